@@ -1,0 +1,285 @@
+"""The generated Python package `scforhis`: validators, metadata, and the runtime modules.
+
+The emitter decides everything here (constant names, fast paths, what each field checks); the
+templates in codegen/templates only lay the decisions out as code. Output is formatted by ruff.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from .model import Condition, Enum, Field, Operation, Rule, Spec
+from .naming import constant_name
+from .patterns import small_integer_domain, value_pattern
+from .render import render_template
+from .semantics import takes_today
+
+RUNTIME_MODULES = ("dates", "idnumbers", "issues", "keys", "rules", "values")
+
+# How generated code parses a valid value of each kind, for rules that need it.
+_PARSERS = {"gregorian": "parse_gregorian", "roc": "parse_roc"}
+
+
+@dataclass
+class FieldPlan:
+    """How one field of one operation is checked, as the template lays it out."""
+
+    field: Field
+    info: str
+    presence: str
+    condition_var: str | None
+    condition_const: str | None
+    kind: str
+    parsed: str | None
+    const: str | None = None
+    regex: str | None = None
+    choices: str | None = None
+    expected: str | None = None
+    minimum: str | None = None
+    maximum: str | None = None
+    parser: str | None = None
+    checksum: bool = False
+    calendar: str | None = None
+    depends: list[dict[str, str]] = dataclasses.field(default_factory=list)
+
+
+@dataclass
+class RulePlan:
+    """One rule call: its guard, the call, and the issue it raises."""
+
+    rule: Rule
+    guard: str
+    call: str
+    info: str
+    target: str
+
+
+@dataclass
+class OperationPlan:
+    """Everything the template needs for one operation's validator."""
+
+    operation: Operation
+    function: str
+    wires_const: str
+    folded_const: str
+    labels_const: str
+    folded: dict[str, str]
+    labels: dict[str, str]
+    conditions: list[tuple[str, str, str]]
+    fields: list[FieldPlan]
+    rules: list[RulePlan]
+    scores: list[tuple[str, list[tuple[str, str]]]]
+    needs_today: bool
+
+
+class _Constants:
+    """Module-level constants, each written once and named after what it holds."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, str] = {}
+        self.by_value: dict[str, str] = {}
+
+    def add(self, name: str, value: str) -> str:
+        if value in self.by_value:
+            return self.by_value[value]
+        base, index = name, 2
+        while name in self.items:
+            name, index = f"{base}_{index}", index + 1
+        self.items[name] = value
+        self.by_value[value] = name
+        return name
+
+
+class PythonEmitter:
+    """Plans and renders the validator module for a spec."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.constants = _Constants()
+
+    def info(self, field: Field) -> str:
+        args = [field.wire, field.table_name, field.label, field.label_en]
+        text = ", ".join(repr(a) for a in args)
+        if field.sensitive:
+            text += f", {field.sensitive!r}"
+        return self.constants.add(
+            constant_name("F", field.origin or "", field.key), f"FieldInfo({text})"
+        )
+
+    def enum_set(self, enum: Enum) -> str:
+        codes = ", ".join(repr(c) for c in sorted(enum.codes))
+        return self.constants.add(constant_name("ENUM", enum.key), f"frozenset({{{codes}}})")
+
+    def condition(self, condition: Condition) -> str:
+        return self.constants.add(
+            constant_name("WHEN", condition.key), f"({condition.label!r}, {condition.label_en!r})"
+        )
+
+    def regex(self, name: str, pattern: str) -> str:
+        return self.constants.add(constant_name("RE", name), f"re.compile({pattern!r})")
+
+    def field_plan(self, field: Field, needed: set[str]) -> FieldPlan:
+        condition = field.condition
+        plan = FieldPlan(
+            field=field,
+            info=self.info(field),
+            presence="when" if condition else field.required,
+            condition_var=f"c_{condition.key}" if condition else None,
+            condition_const=self.condition(condition) if condition else None,
+            kind=field.kind,
+            parsed=f"p_{field.python_name}" if field.key in needed or field.depends else None,
+        )
+        fmt = field.format
+        if field.enum is not None:
+            plan.const = self.enum_set(field.enum)
+            plan.choices = f"{field.enum.choices!r}, {field.enum.choices_en!r}"
+        elif fmt is not None and fmt.kind != "text":
+            pattern = value_pattern(field)
+            assert pattern is not None
+            plan.regex = self.regex(
+                fmt.key if fmt.kind not in ("integer", "decimal") else field.key, pattern
+            )
+            plan.expected = f"{fmt.label!r}, {fmt.label_en!r}"
+            plan.checksum = fmt.check == "tw_id_checksum"
+            if fmt.kind in ("integer", "decimal"):
+                plan.minimum, plan.maximum = repr(field.minimum), repr(field.maximum)
+            domain = small_integer_domain(field)
+            if domain is not None:
+                low, high = domain
+                plan.const = self.constants.add(
+                    constant_name("INT", field.key),
+                    f"{{str(n): n for n in range({low}, {high + 1})}}",
+                )
+                plan.kind = "small_integer"
+            if fmt.kind == "date":
+                plan.parser = _PARSERS[fmt.calendar or "gregorian"]
+            plan.calendar = fmt.calendar
+        for dependent in field.depends:
+            plan.depends.append(
+                {
+                    "var": f"c_{dependent.condition.key}",
+                    "const": self.enum_set(dependent.enum),
+                    "choices": f"{dependent.enum.choices!r}, {dependent.enum.choices_en!r}",
+                    "when": self.condition(dependent.condition),
+                }
+            )
+        return plan
+
+    def rule_plan(
+        self, rule: Rule, plans: dict[str, FieldPlan], score_vars: dict[str, str]
+    ) -> RulePlan:
+        guards = [f"c_{condition.key}" for condition in rule.when]
+        arguments = []
+        for role, arg in rule.args:
+            parsed = plans[arg.key].parsed
+            guards.append(f"{parsed} is not None")
+            arguments.append(f"{role}={parsed}")
+        for name, value in rule.params:
+            if isinstance(value, str) and value in score_vars:
+                arguments.append(f"{name}={score_vars[value]}")
+            else:
+                arguments.append(f"{name}={value!r}")
+        if takes_today(rule.check):
+            arguments.append("today=today")
+        return RulePlan(
+            rule=rule,
+            guard=" and ".join(guards) if guards else "True",
+            call=f"rules.{rule.check}({', '.join(arguments)})",
+            info=plans[rule.field.key].info,
+            target="errors" if rule.severity == "error" else "warnings",
+        )
+
+    def operation_plan(self, operation: Operation) -> OperationPlan:
+        scores = [
+            s
+            for s in self.spec.scores
+            if any(r for r in operation.rules if dict(r.params).get("score") == s.key)
+        ]
+        needed = {arg.key for rule in operation.rules for _, arg in rule.args}
+        needed |= {key for score in scores for key, _ in score.points}
+        plans = {f.key: self.field_plan(f, needed) for f in operation.fields}
+        score_vars = {score.key: f"s_{score.key}" for score in scores}
+        score_plans = []
+        for score in scores:
+            terms = []
+            for key, points in score.points:
+                table = ", ".join(f"{code!r}: {value}" for code, value in points)
+                const = self.constants.add(constant_name("POINTS", score.key, key), f"{{{table}}}")
+                terms.append((const, str(plans[key].parsed)))
+            score_plans.append((score_vars[score.key], terms))
+        rule_plans = [self.rule_plan(rule, plans, score_vars) for rule in operation.rules]
+        fn = operation.python_name
+        return OperationPlan(
+            operation=operation,
+            function=f"validate_{fn}",
+            wires_const=self.constants.add(
+                constant_name("WIRES", fn),
+                "frozenset({" + ", ".join(repr(f.wire) for f in operation.fields) + "})",
+            ),
+            folded_const=constant_name("FOLDED", fn),
+            labels_const=constant_name("LABELS", fn),
+            folded={f.wire.lower(): f.wire for f in operation.fields},
+            labels={f.wire: f.label for f in operation.fields},
+            conditions=[
+                (f"c_{c.key}", next(f.wire for f in operation.fields if f.key == c.field), c.equals)
+                for c in operation.conditions
+            ],
+            fields=list(plans.values()),
+            rules=rule_plans,
+            scores=score_plans,
+            needs_today=any("today=today" in plan.call for plan in rule_plans),
+        )
+
+    def validators_module(self) -> str:
+        operations = [self.operation_plan(op) for op in self.spec.operations]
+        ftnd = next((s for s in self.spec.scores if s.key == "ftnd"), None)
+        score_functions = []
+        for score in self.spec.scores:
+            host = next(
+                op
+                for op in self.spec.operations
+                if all(k in {f.key for f in op.fields} for k, _ in score.points)
+            )
+            terms = []
+            for key, points in score.points:
+                table = ", ".join(f"{code!r}: {value}" for code, value in points)
+                const = self.constants.add(constant_name("POINTS", score.key, key), f"{{{table}}}")
+                terms.append((const, host.field(key).wire))
+            score_functions.append(
+                {
+                    "score": score,
+                    "terms": terms,
+                    "folded": constant_name("FOLDED", host.python_name),
+                }
+            )
+        return render_template(
+            "validators.py.j2",
+            spec=self.spec,
+            operations=operations,
+            constants=self.constants.items,
+            score_functions=score_functions,
+            has_ftnd=ftnd is not None,
+        )
+
+    def init_module(self) -> str:
+        return render_template("init.py.j2", spec=self.spec, operations=self.spec.operations)
+
+
+def runtime_source(name: str) -> str:
+    """A runtime module's text with the one-line header that names its source."""
+    text = resources.files("codegen.runtime").joinpath(f"{name}.py").read_text(encoding="utf-8")
+    return f"# Copied by `make generate` from codegen/runtime/{name}.py; edit it there.\n{text}"
+
+
+def emit_python(spec: Spec) -> dict[str, str]:
+    """Every file of the generated package, keyed by its path under generated/."""
+    emitter = PythonEmitter(spec)
+    base = "python/scforhis"
+    files: dict[str, Any] = {f"{base}/{name}.py": runtime_source(name) for name in RUNTIME_MODULES}
+    files[f"{base}/validators.py"] = emitter.validators_module()
+    files[f"{base}/__init__.py"] = emitter.init_module()
+    files[f"{base}/py.typed"] = ""
+    return files

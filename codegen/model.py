@@ -1,0 +1,494 @@
+"""The typed model (IR) built from a checked spec; every emitter reads only this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from .naming import snake_case
+from .semantics import operation_fields, resolve_entry, wire_name
+
+
+@dataclass(frozen=True)
+class EnumValue:
+    """One code of an enum with its identifier name and labels."""
+
+    code: str
+    name: str
+    label: str
+    label_en: str
+
+
+@dataclass(frozen=True)
+class Enum:
+    """A closed set of codes (`SMOKE_FIRST`'s 1-4, `CURE_TYPE`'s 1-2)."""
+
+    key: str
+    label: str
+    label_en: str
+    values: tuple[EnumValue, ...]
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The codes in the manual's order."""
+        return tuple(value.code for value in self.values)
+
+    @property
+    def choices(self) -> str:
+        """The codes with their zh-TW labels, for messages and docs: `1:5 分鐘以內、2:…`."""
+        return "、".join(f"{value.code}:{value.label}" for value in self.values)
+
+    @property
+    def choices_en(self) -> str:
+        """The codes with their English labels."""
+        return ", ".join(f"{value.code} ({value.label_en})" for value in self.values)
+
+
+@dataclass(frozen=True)
+class Format:
+    """How a value is written: kind, pattern, calendar, check."""
+
+    key: str
+    kind: str
+    label: str
+    label_en: str
+    pattern: str | None = None
+    check: str | None = None
+    calendar: str | None = None
+    item: str | None = None
+    decimals: int = 0
+    example: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """`field == equals`, named (first_visit: CURE_AGREE = Y)."""
+
+    key: str
+    field: str
+    equals: str
+    label: str
+    label_en: str
+
+
+@dataclass(frozen=True)
+class Dependent:
+    """An enum that applies to a field while a condition holds (CURE_WEEK 1-4 for medication)."""
+
+    condition: Condition
+    enum: Enum
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a request or response, with everything the manual says about it."""
+
+    key: str
+    wire: str
+    table_name: str
+    python_name: str
+    label: str
+    label_en: str
+    description: str
+    format: Format | None
+    enum: Enum | None
+    required: str
+    condition: Condition | None
+    minimum: float | None
+    maximum: float | None
+    sensitive: str | None
+    depends: tuple[Dependent, ...]
+    example: str | None
+    erratum: str | None
+    since: str | None
+    source: str | None
+    # The operation that defines this field inline; None for a field of the shared dictionary.
+    origin: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """The value kind: enum, or the format's kind."""
+        return "enum" if self.enum else self.format.kind if self.format else "text"
+
+    @property
+    def always_required(self) -> bool:
+        """Required in every request."""
+        return self.required == "always"
+
+
+@dataclass(frozen=True)
+class Response:
+    """What the service answers: a JSON object of fields, or plain text."""
+
+    kind: str
+    fields: tuple[Field, ...]
+    success_messages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Example:
+    """A request (and response) from the manual, corrected as the errata say."""
+
+    name: str
+    summary: str
+    summary_en: str
+    errata: tuple[str, ...]
+    request: dict[str, str]
+    as_printed: str | None
+    response: str | dict[str, str] | None
+    response_as_printed: str | None
+    response_errata: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A cross-field check or programme rule, bound to one operation's fields."""
+
+    id: str
+    check: str
+    field: Field
+    args: tuple[tuple[str, Field], ...]
+    params: tuple[tuple[str, int | str], ...]
+    when: tuple[Condition, ...]
+    severity: str
+    code: str
+    message: str
+    message_en: str
+    source: str | None
+
+
+@dataclass(frozen=True)
+class Score:
+    """A score summed from coded answers (Fagerström)."""
+
+    key: str
+    label: str
+    label_en: str
+    source: str | None
+    points: tuple[tuple[str, tuple[tuple[str, int], ...]], ...]
+
+
+@dataclass(frozen=True)
+class Service:
+    """One of the manual's two services, each with its own base URL."""
+
+    key: str
+    label: str
+    label_en: str
+    env: str
+    test_url: str | None
+    production_note: str | None
+    production_note_en: str | None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One API operation: how it is called, its fields, rules, response and examples."""
+
+    name: str
+    service: Service
+    method: str
+    path: str
+    summary: str
+    summary_en: str
+    heading: str | None
+    input: str
+    input_note: str | None
+    input_note_en: str | None
+    fields: tuple[Field, ...]
+    rules: tuple[Rule, ...]
+    response: Response
+    examples: tuple[Example, ...]
+    erratum: str | None
+
+    @property
+    def python_name(self) -> str:
+        """`GetSCDataB` -> `get_sc_data_b`, `GetTokenID` -> `get_token_id`."""
+        return snake_case(self.name.replace("SCD", "ScD").replace("ID", "Id"))
+
+    @property
+    def conditions(self) -> tuple[Condition, ...]:
+        """Every condition the operation's fields and rules refer to, in first-use order."""
+        found: dict[str, Condition] = {}
+        for item in self.fields:
+            if item.condition:
+                found.setdefault(item.condition.key, item.condition)
+            for dependent in item.depends:
+                found.setdefault(dependent.condition.key, dependent.condition)
+        for rule in self.rules:
+            for condition in rule.when:
+                found.setdefault(condition.key, condition)
+        return tuple(found.values())
+
+    def field(self, key: str) -> Field:
+        """The field with key `key`."""
+        for item in self.fields:
+            if item.key == key:
+                return item
+        raise KeyError(key)
+
+
+@dataclass(frozen=True)
+class Erratum:
+    """A place where the manual contradicts itself, with the decision taken and why."""
+
+    key: str
+    where: str
+    where_en: str
+    manual: str
+    manual_en: str
+    decision: str
+    decision_en: str
+    why: str
+    why_en: str
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A row of the manual's revision table."""
+
+    version: str
+    date: str
+    note: str
+    note_en: str
+    author: str | None
+    added_fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Api:
+    """The API as a whole."""
+
+    name: str
+    title: str
+    title_en: str
+    publisher: str
+    publisher_en: str
+    system: str
+    system_en: str
+    manual_version: str
+    manual_date: date
+    description: str
+    description_en: str
+    revisions: tuple[Revision, ...]
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The whole spec, resolved."""
+
+    api: Api
+    services: tuple[Service, ...]
+    formats: dict[str, Format]
+    enums: dict[str, Enum]
+    conditions: dict[str, Condition]
+    operations: tuple[Operation, ...]
+    scores: tuple[Score, ...]
+    errata: tuple[Erratum, ...]
+
+    def operation(self, name: str) -> Operation:
+        """The operation called `name`."""
+        for operation in self.operations:
+            if operation.name == name:
+                return operation
+        raise KeyError(name)
+
+
+def _enum(key: str, data: dict[str, Any]) -> Enum:
+    values = tuple(
+        EnumValue(str(v["code"]), v["name"], v["label"], v["label_en"]) for v in data["values"]
+    )
+    return Enum(key, data["label"], data["label_en"], values)
+
+
+def _format(key: str, data: dict[str, Any]) -> Format:
+    return Format(
+        key=key,
+        kind=data["kind"],
+        label=data["label"],
+        label_en=data["label_en"],
+        pattern=data.get("pattern"),
+        check=data.get("check"),
+        calendar=data.get("calendar"),
+        item=data.get("item"),
+        decimals=int(data.get("decimals", 0)),
+        example=data.get("example"),
+        source=data.get("source"),
+    )
+
+
+class _Builder:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.formats = {k: _format(k, v) for k, v in data["formats"].items()}
+        self.enums = {k: _enum(k, v) for k, v in data["enums"].items()}
+        self.conditions = {
+            k: Condition(k, v["field"], str(v["equals"]), v["label"], v["label_en"])
+            for k, v in data["conditions"].items()
+        }
+        self.services = {
+            k: Service(
+                k,
+                v["label"],
+                v["label_en"],
+                v["env"],
+                v.get("test_url"),
+                v.get("production_note"),
+                v.get("production_note_en"),
+            )
+            for k, v in data["services"].items()
+        }
+
+    def field(
+        self, key: str, definition: dict[str, Any], location: str, origin: str | None = None
+    ) -> Field:
+        required = definition["required"]
+        bounds = definition.get("range") or {}
+        return Field(
+            key=key,
+            wire=wire_name(key, definition, location),
+            table_name=definition.get("table_name", key),
+            python_name=definition.get("python", snake_case(key)),
+            label=definition["label"],
+            label_en=definition["label_en"],
+            description=definition.get("description", definition["label"]),
+            format=self.formats.get(definition.get("format", "")),
+            enum=self.enums.get(definition.get("enum", "")),
+            required=required,
+            condition=self.conditions.get(required),
+            minimum=bounds.get("min"),
+            maximum=bounds.get("max"),
+            sensitive=definition.get("sensitive"),
+            depends=tuple(
+                Dependent(self.conditions[d["condition"]], self.enums[d["enum"]])
+                for d in definition.get("depends", ())
+            ),
+            example=definition.get("example"),
+            erratum=definition.get("erratum"),
+            since=definition.get("since"),
+            source=definition.get("source"),
+            origin=origin,
+        )
+
+    def operation(self, name: str, data: dict[str, Any]) -> Operation:
+        location = data["input"]
+        fields = []
+        for _, entry in operation_fields(self.data, name):
+            resolved = resolve_entry(self.data, entry)
+            assert resolved is not None  # the semantic check guarantees it
+            fields.append(self.field(*resolved, location, None if "use" in entry else name))
+        by_key = {f.key: f for f in fields}
+        shared = self.data["fields"]
+        response = Response(
+            kind=data["response"]["kind"],
+            fields=tuple(
+                self.field(k, shared[k], "json") for k in data["response"].get("fields", ())
+            ),
+            success_messages=tuple(data["response"]["success_messages"]),
+        )
+        rules = tuple(
+            Rule(
+                id=rule["id"],
+                check=rule["check"],
+                field=by_key[rule["field"]],
+                args=tuple((role, by_key[key]) for role, key in rule["args"].items()),
+                params=tuple(sorted(rule.get("params", {}).items())),
+                when=tuple(self.conditions[c] for c in rule.get("when", ())),
+                severity=rule.get("severity", "error"),
+                code=rule.get("code", "cross_field"),
+                message=rule["message"],
+                message_en=rule["message_en"],
+                source=rule.get("source"),
+            )
+            for rule in self.data["rules"]
+            if name in rule["operations"]
+        )
+        examples = tuple(
+            Example(
+                name=e["name"],
+                summary=e["summary"],
+                summary_en=e["summary_en"],
+                errata=tuple(e.get("errata", ())),
+                request={str(k): str(v) for k, v in e["request"].items()},
+                as_printed=e.get("as_printed"),
+                response=e.get("response"),
+                response_as_printed=e.get("response_as_printed"),
+                response_errata=tuple(e.get("response_errata", ())),
+            )
+            for e in data.get("examples", ())
+        )
+        return Operation(
+            name=name,
+            service=self.services[data["service"]],
+            method=data["method"],
+            path=data["path"],
+            summary=data["summary"],
+            summary_en=data["summary_en"],
+            heading=data.get("heading"),
+            input=location,
+            input_note=data.get("input_note"),
+            input_note_en=data.get("input_note_en"),
+            fields=tuple(fields),
+            rules=rules,
+            response=response,
+            examples=examples,
+            erratum=data.get("erratum"),
+        )
+
+    def build(self) -> Spec:
+        api = self.data["api"]
+        revisions = tuple(
+            Revision(
+                r["version"],
+                r["date"],
+                r["note"],
+                r["note_en"],
+                r.get("author"),
+                tuple(r.get("added_fields", ())),
+            )
+            for r in api["revisions"]
+        )
+        return Spec(
+            api=Api(
+                name=api["name"],
+                title=api["title"],
+                title_en=api["title_en"],
+                publisher=api.get("publisher", ""),
+                publisher_en=api.get("publisher_en", ""),
+                system=api.get("system", ""),
+                system_en=api.get("system_en", ""),
+                manual_version=api["manual_version"],
+                manual_date=date.fromisoformat(api["manual_date"]),
+                description=api.get("description", ""),
+                description_en=api.get("description_en", ""),
+                revisions=revisions,
+                raw=api,
+            ),
+            services=tuple(self.services.values()),
+            formats=self.formats,
+            enums=self.enums,
+            conditions=self.conditions,
+            operations=tuple(self.operation(n, d) for n, d in self.data["operations"].items()),
+            scores=tuple(
+                Score(
+                    key,
+                    s["label"],
+                    s["label_en"],
+                    s.get("source"),
+                    tuple(
+                        (f, tuple((str(c), int(p)) for c, p in pts.items()))
+                        for f, pts in s["points"].items()
+                    ),
+                )
+                for key, s in self.data.get("scores", {}).items()
+            ),
+            errata=tuple(Erratum(key, **value) for key, value in self.data["errata"].items()),
+        )
+
+
+def build_model(data: dict[str, Any]) -> Spec:
+    """Build the typed model from a spec that `load_spec` has checked."""
+    return _Builder(data).build()

@@ -1,0 +1,47 @@
+"""The exact text pattern of each field's value, shared by every emitter.
+
+Formats of kind pattern, date and list carry their pattern in the spec. Whole and decimal numbers
+get a pattern derived from the field's range: as many integer digits as the maximum has, and the
+format's number of decimals, so a JSON Schema in any language bounds the digits while the Python
+validator also checks the range itself.
+"""
+
+from __future__ import annotations
+
+from .model import Field
+
+
+def integer_digits(maximum: float | None) -> int:
+    """How many digits the largest allowed whole part has (99 -> 2, 250 -> 3)."""
+    return len(str(int(maximum))) if maximum is not None else 9
+
+
+def value_pattern(field: Field) -> str | None:
+    """The ECMA-262-compatible pattern a non-blank value of `field` must match, or None for text."""
+    if field.enum is not None or field.format is None:
+        return None
+    fmt = field.format
+    if fmt.kind == "integer":
+        return f"^[0-9]{{1,{integer_digits(field.maximum)}}}$"
+    if fmt.kind == "decimal":
+        return f"^[0-9]{{1,{integer_digits(field.maximum)}}}(\\.[0-9]{{1,{fmt.decimals}}})?$"
+    return fmt.pattern
+
+
+def small_integer_domain(field: Field, limit: int = 256) -> tuple[int, int] | None:
+    """The (lowest, highest) whole-number values of a field when there are few of them.
+
+    The validator turns such a domain into one frozenset lookup; spellings outside it (leading
+    zeros) fall back to the full parse, so the set is a fast path, not a narrower rule.
+    """
+    if (
+        field.format is None
+        or field.format.kind != "integer"
+        or field.minimum is None
+        or field.maximum is None
+    ):
+        return None
+    low, high = int(field.minimum), int(field.maximum)
+    if high - low + 1 > limit:
+        return None
+    return low, high

@@ -1,0 +1,66 @@
+# Copied by `make generate` from codegen/runtime/dates.py; edit it there.
+"""Dates in the two calendars the API uses: Gregorian `YYYY/MM/DD` and ROC `YYY/MM/DD`.
+
+ROC year N is Gregorian year N + 1911, so leap years follow the Gregorian year. The parsers
+expect text that already matched its format's pattern and answer None for a day that does not
+exist (`2023/02/29`, `112/02/29`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+ROC_OFFSET = 1911
+
+
+def parse_gregorian(text: str) -> date | None:
+    """Return the day `YYYY/MM/DD` names, or None if there is no such day."""
+    try:
+        return date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
+    except ValueError:
+        return None
+
+
+def parse_roc(text: str) -> date | None:
+    """Return the day ROC `YYY/MM/DD` (or `YY/MM/DD`) names, or None if there is no such day."""
+    year, _, rest = text.partition("/")
+    try:
+        roc_year = int(year)
+        if roc_year < 1:
+            return None
+        return date(roc_year + ROC_OFFSET, int(rest[0:2]), int(rest[3:5]))
+    except ValueError:
+        return None
+
+
+def format_gregorian(day: date) -> str:
+    """Write `day` as the API's Gregorian `YYYY/MM/DD`."""
+    return f"{day.year:04d}/{day.month:02d}/{day.day:02d}"
+
+
+def format_roc(day: date) -> str:
+    """Write `day` as a ROC date the way the manual does: `109/08/10`, `50/01/01`."""
+    return f"{day.year - ROC_OFFSET}/{day.month:02d}/{day.day:02d}"
+
+
+def roc_year(day: date) -> int:
+    """The ROC year of `day` (2022 -> 111)."""
+    return day.year - ROC_OFFSET
+
+
+def age_on(birth: date, day: date) -> int:
+    """Whole years from `birth` to `day`; someone born on 29 February ages on 1 March."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def looks_like_roc(text: str) -> bool:
+    """True when `text` is shaped like a ROC date (`111/10/03`), for hints on Gregorian fields."""
+    year, sep, rest = text.partition("/")
+    return (
+        bool(sep) and 1 <= len(year) <= 3 and year.isdigit() and len(rest) == 5 and rest[2] == "/"
+    )
+
+
+def looks_like_gregorian(text: str) -> bool:
+    """True when `text` is shaped like a Gregorian date (`2022/10/03`), for hints on ROC fields."""
+    return len(text) == 10 and text[4] == "/" and text[7] == "/" and text[:4].isdigit()

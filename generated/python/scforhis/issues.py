@@ -1,0 +1,221 @@
+# Copied by `make generate` from codegen/runtime/issues.py; edit it there.
+"""Validation results: issues with stable codes and messages in zh-TW and English.
+
+An `Issue` names the field by its canonical wire name and the manual's zh-TW label. Messages
+never carry a secret (account, password, token) and show national ID numbers masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .idnumbers import mask_id
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """What an issue needs to know about a field: names, labels, and how sensitive its value is."""
+
+    wire: str
+    name: str
+    label: str
+    label_en: str
+    sensitive: str | None = None
+
+    def shown(self, value: str) -> str:
+        """The value as a person may see it: hidden for secrets, masked for ID numbers."""
+        if self.sensitive == "secret":
+            return "******"
+        if self.sensitive == "national_id":
+            return mask_id(value)
+        return value if len(value) <= 40 else value[:37] + "..."
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem (error) or remark (warning) about one field of a payload.
+
+    `code` is stable for programs: required, blank, type, enum, pattern, checksum, date, range,
+    count, cross_field, policy, unknown_field, duplicate_field, payload, operation.
+    """
+
+    field: str
+    label: str
+    code: str
+    message: str
+    message_en: str
+    severity: str = "error"
+    rule: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.field}（{self.label}）" if self.label else self.field
+        return f"{where} [{self.code}] {self.message} / {self.message_en}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The issue as a JSON-ready mapping."""
+        data = {
+            "field": self.field,
+            "label": self.label,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "message_en": self.message_en,
+        }
+        if self.rule:
+            data["rule"] = self.rule
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    """Everything wrong with one payload: `errors` make it invalid, `warnings` do not."""
+
+    operation: str
+    errors: tuple[Issue, ...] = ()
+    warnings: tuple[Issue, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """True when there are no errors (warnings allowed)."""
+        return not self.errors
+
+    def __bool__(self) -> bool:
+        return not self.errors
+
+    def __str__(self) -> str:
+        if not self.errors and not self.warnings:
+            return f"{self.operation}: 通過 / valid"
+        head = f"{self.operation}: {len(self.errors)} 個錯誤 errors, {len(self.warnings)} 個警告 warnings"
+        lines = [head]
+        lines += [f"  錯誤 error: {issue}" for issue in self.errors]
+        lines += [f"  警告 warning: {issue}" for issue in self.warnings]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as a JSON-ready mapping."""
+        return {
+            "operation": self.operation,
+            "ok": self.ok,
+            "errors": [issue.to_dict() for issue in self.errors],
+            "warnings": [issue.to_dict() for issue in self.warnings],
+        }
+
+
+def _issue(
+    info: FieldInfo, code: str, message: str, message_en: str, severity: str = "error"
+) -> Issue:
+    return Issue(info.wire, info.label, code, message, message_en, severity)
+
+
+def required(info: FieldInfo, when: str = "", when_en: str = "") -> Issue:
+    """The field is missing (or null) where it is required."""
+    if when:
+        return _issue(
+            info,
+            "required",
+            f"{when}時「{info.label}」為必填",
+            f"{info.label_en} is required for a {when_en}",
+        )
+    return _issue(info, "required", f"「{info.label}」為必填", f"{info.label_en} is required")
+
+
+def blank(info: FieldInfo, when: str = "", when_en: str = "") -> Issue:
+    """The field is present but empty or only spaces where a value is required."""
+    if when:
+        return _issue(
+            info,
+            "blank",
+            f"{when}時「{info.label}」不可空白",
+            f"{info.label_en} must not be blank for a {when_en}",
+        )
+    return _issue(info, "blank", f"「{info.label}」不可空白", f"{info.label_en} must not be blank")
+
+
+def wrong_type(info: FieldInfo, value: object) -> Issue:
+    """The value is not a string (the service binds every field as a string)."""
+    kind = type(value).__name__
+    return _issue(
+        info,
+        "type",
+        f'「{info.label}」須為字串（收到 {kind}），數字也要加引號，例如 "1"',
+        f'{info.label_en} must be a string (got {kind}); quote numbers too, as in "1"',
+    )
+
+
+def not_in_enum(
+    info: FieldInfo, value: str, choices: str, choices_en: str, when: str = "", when_en: str = ""
+) -> Issue:
+    """The value is not one of the codes the field allows."""
+    shown = info.shown(value)
+    prefix, prefix_en = (f"{when}時", f" for a {when_en}") if when else ("", "")
+    return _issue(
+        info,
+        "enum",
+        f"{prefix}「{info.label}」的代碼「{shown}」不在允許範圍：{choices}",
+        f"{info.label_en}: code {shown!r} is not allowed{prefix_en}; use {choices_en}",
+    )
+
+
+def bad_pattern(
+    info: FieldInfo, value: str, expected: str, expected_en: str, hint: str = "", hint_en: str = ""
+) -> Issue:
+    """The value is not written the way the field's format requires."""
+    shown = info.shown(value)
+    return _issue(
+        info,
+        "pattern",
+        f"「{info.label}」格式錯誤（收到「{shown}」），應為{expected}{hint}",
+        f"{info.label_en} is malformed (got {shown!r}); expected {expected_en}{hint_en}",
+    )
+
+
+def bad_checksum(info: FieldInfo, value: str) -> Issue:
+    """An ID number whose check digit is wrong: usually a typing mistake."""
+    shown = info.shown(value)
+    return _issue(
+        info,
+        "checksum",
+        f"「{info.label}」檢查碼錯誤（{shown}），請確認是否打錯",
+        f"{info.label_en} has a wrong check digit ({shown}); check for a typing mistake",
+    )
+
+
+def bad_date(info: FieldInfo, value: str) -> Issue:
+    """A date written correctly that names no real day (30 February, 29 February of a common year)."""
+    return _issue(
+        info,
+        "date",
+        f"「{info.label}」不是存在的日期（{value}）",
+        f"{info.label_en} is not a real calendar date ({value})",
+    )
+
+
+def out_of_range(info: FieldInfo, value: str, low: float, high: float) -> Issue:
+    """A number outside the plausible range for the field."""
+    low_text, high_text = f"{low:g}", f"{high:g}"
+    return _issue(
+        info,
+        "range",
+        f"「{info.label}」數值 {value} 不合理，應介於 {low_text} 與 {high_text} 之間",
+        f"{info.label_en} value {value} is implausible; expected {low_text} to {high_text}",
+    )
+
+
+def rule_issue(
+    info: FieldInfo, rule: str, code: str, severity: str, message: str, message_en: str
+) -> Issue:
+    """A finding of one of the spec's rules (cross-field check or programme policy)."""
+    return Issue(info.wire, info.label, code, message, message_en, severity, rule)
+
+
+def not_an_object(operation: str, payload: object) -> Issue:
+    """The payload is not a JSON object at all."""
+    kind = type(payload).__name__
+    return Issue(
+        "",
+        "",
+        "payload",
+        f"{operation} 的資料須為 JSON 物件（收到 {kind}）",
+        f"A {operation} payload must be a JSON object (got {kind})",
+    )

@@ -1,0 +1,74 @@
+# Copied by `make generate` from codegen/runtime/keys.py; edit it there.
+"""Field names as ASP.NET binds them: ignoring case, unknown names ignored.
+
+The validator maps every key of a payload to its canonical wire name, and reports an unknown
+key as a warning with the closest known name, since the service would silently drop its value.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from .issues import Issue
+
+
+def _unknown(key: str, suggestion: str | None, labels: Mapping[str, str]) -> Issue:
+    shown = key if len(key) <= 40 else key[:37] + "..."
+    if suggestion is None:
+        return Issue(
+            shown,
+            "",
+            "unknown_field",
+            f"未知欄位「{shown}」，服務會忽略它",
+            f"Unknown field {shown!r}; the service ignores it",
+            "warning",
+        )
+    label = labels.get(suggestion, "")
+    return Issue(
+        shown,
+        "",
+        "unknown_field",
+        f"未知欄位「{shown}」，服務會忽略它；是否為「{suggestion}」（{label}）？",
+        f"Unknown field {shown!r}; the service ignores it. Did you mean {suggestion!r}?",
+        "warning",
+    )
+
+
+def canonical_keys(
+    payload: Mapping[Any, Any],
+    folded: Mapping[str, str],
+    labels: Mapping[str, str],
+    warnings: list[Issue],
+) -> dict[str, Any]:
+    """Return `payload` keyed by canonical wire names; warn of unknown and repeated names.
+
+    `folded` maps each lower-cased wire name to its canonical spelling; `labels` maps canonical
+    names to zh-TW labels for the did-you-mean hint. As with System.Text.Json, the last of two
+    names differing only in case wins.
+    """
+    result: dict[str, Any] = {}
+    for key, value in payload.items():
+        if not isinstance(key, str):
+            warnings.append(_unknown(repr(key), None, labels))
+            continue
+        lowered = key.lower()
+        wire = folded.get(lowered)
+        if wire is None:
+            close = difflib.get_close_matches(lowered, list(folded), n=1, cutoff=0.75)
+            warnings.append(_unknown(key, folded[close[0]] if close else None, labels))
+            continue
+        if wire in result:
+            warnings.append(
+                Issue(
+                    wire,
+                    labels.get(wire, ""),
+                    "duplicate_field",
+                    f"欄位「{wire}」出現多次（名稱只差大小寫），服務採用最後一個",
+                    f"Field {wire!r} appears more than once (names differ only in case); the service keeps the last",
+                    "warning",
+                )
+            )
+        result[wire] = value
+    return result

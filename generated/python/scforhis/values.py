@@ -1,0 +1,120 @@
+# Copied by `make generate` from codegen/runtime/values.py; edit it there.
+"""The slow path of value checks: what exactly is wrong with a value that failed its fast test.
+
+Generated validators try a value against a frozenset or a compiled pattern first; only a value
+that fails comes here, to be told apart (malformed, out of range, no such day) and explained,
+with a hint when it looks like the other calendar.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .dates import ROC_OFFSET, looks_like_gregorian, looks_like_roc, parse_gregorian, parse_roc
+from .issues import FieldInfo, Issue, bad_date, bad_pattern, out_of_range
+
+# Any plain non-negative number: one that fails only its digit bound is out of range, not malformed.
+_PLAIN_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def _calendar_hint(value: str, calendar: str | None) -> tuple[str, str]:
+    """A hint when a value is written in the other calendar, with the value converted."""
+    if calendar == "gregorian" and looks_like_roc(value):
+        day = parse_roc(value)
+        if day is not None:
+            fixed = f"{day.year:04d}/{day.month:02d}/{day.day:02d}"
+            return (
+                f"；這看起來是民國日期，西元年 = 民國年 + 1911，應為 {fixed}",
+                f"; this looks like a ROC date: Gregorian year = ROC year + 1911, so {fixed}",
+            )
+    if calendar == "roc" and looks_like_gregorian(value):
+        day = parse_gregorian(value)
+        if day is not None and day.year > ROC_OFFSET:
+            fixed = f"{day.year - ROC_OFFSET}/{day.month:02d}/{day.day:02d}"
+            return (
+                f"；這看起來是西元日期，民國年 = 西元年 - 1911，應為 {fixed}",
+                f"; this looks like a Gregorian date: ROC year = Gregorian year - 1911, so {fixed}",
+            )
+    if (
+        calendar == "roc"
+        and len(value) == 4
+        and value.isascii()
+        and value.isdigit()
+        and int(value) > ROC_OFFSET
+    ):
+        fixed = str(int(value) - ROC_OFFSET)
+        return (
+            f"；這看起來是西元年，民國年 = 西元年 - 1911，應為 {fixed}",
+            f"; this looks like a Gregorian year: ROC year = Gregorian year - 1911, so {fixed}",
+        )
+    if len(value) == 7 and value.isascii() and value.isdigit():
+        return (
+            f"；日期要有斜線，例如 {value[:3]}/{value[3:5]}/{value[5:]}",
+            f"; dates need slashes, as in {value[:3]}/{value[3:5]}/{value[5:]}",
+        )
+    return "", ""
+
+
+def integer_issue(
+    info: FieldInfo,
+    value: str,
+    pattern: re.Pattern[str],
+    expected: str,
+    expected_en: str,
+    low: float,
+    high: float,
+    errors: list[Issue],
+    calendar: str | None = None,
+) -> int | None:
+    """Check a whole number outside the fast set; record an issue, or return it when valid."""
+    if pattern.fullmatch(value) is None:
+        if value.isascii() and value.isdigit() and not _calendar_hint(value, calendar)[0]:
+            errors.append(out_of_range(info, value, low, high))
+        else:
+            errors.append(
+                bad_pattern(info, value, expected, expected_en, *_calendar_hint(value, calendar))
+            )
+        return None
+    number = int(value)
+    if not low <= number <= high:
+        errors.append(out_of_range(info, value, low, high))
+        return None
+    return number
+
+
+def decimal_issue(
+    info: FieldInfo,
+    value: str,
+    pattern: re.Pattern[str],
+    expected: str,
+    expected_en: str,
+    low: float,
+    high: float,
+    errors: list[Issue],
+) -> float | None:
+    """Check a number that failed the fast test: malformed or out of the plausible range."""
+    if pattern.fullmatch(value) is None:
+        if _PLAIN_NUMBER.fullmatch(value) is not None and not low <= float(value) <= high:
+            errors.append(out_of_range(info, value, low, high))
+        else:
+            errors.append(bad_pattern(info, value, expected, expected_en))
+        return None
+    number = float(value)
+    if not low <= number <= high:
+        errors.append(out_of_range(info, value, low, high))
+        return None
+    return number
+
+
+def date_issue(
+    info: FieldInfo,
+    value: str,
+    pattern: re.Pattern[str],
+    expected: str,
+    expected_en: str,
+    calendar: str | None,
+) -> Issue:
+    """Explain a date that failed: written wrongly (with a calendar hint) or no such day."""
+    if pattern.fullmatch(value) is None:
+        return bad_pattern(info, value, expected, expected_en, *_calendar_hint(value, calendar))
+    return bad_date(info, value)
