@@ -21,7 +21,14 @@ generate: install
 check: install
 	$(PY) -m codegen check
 
-test: install
+# Ajv (Node.js) checks the generated schemas as a second implementation; npm installs it.
+AJV := tools/ajv/node_modules/.installed-stamp
+
+$(AJV): tools/ajv/package.json tools/ajv/package-lock.json
+	npm ci --prefix tools/ajv --no-audit --no-fund --loglevel=error
+	touch $(AJV)
+
+test: install $(AJV)
 	HYPOTHESIS_PROFILE=ci $(PY) -m pytest
 
 fuzz: install

@@ -2,6 +2,7 @@
 
 python -m codegen check [SPEC]            check the spec, report every problem, exit 1 on any
 python -m codegen generate [SPEC] [--out generated]
+python -m codegen diff OLD NEW               the changes between two specs, in Markdown
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .diff import diff_markdown, load_model
 from .generate import generate
 from .load import load_spec
 from .problems import SpecError
@@ -26,9 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     gen = commands.add_parser("generate", help="write generated/ from the spec")
     gen.add_argument("spec", nargs="?", type=Path, default=DEFAULT_SPEC)
     gen.add_argument("--out", type=Path, default=Path("generated"))
+    diff = commands.add_parser("diff", help="print the changes between two specs in Markdown")
+    diff.add_argument("old", type=Path)
+    diff.add_argument("new", type=Path)
     arguments = parser.parse_args(argv)
     try:
-        if arguments.command == "check":
+        if arguments.command == "diff":
+            print(diff_markdown(load_model(arguments.old), load_model(arguments.new)), end="")
+        elif arguments.command == "check":
             load_spec(arguments.spec)
             print(f"{arguments.spec}: ok")
         else:

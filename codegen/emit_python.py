@@ -11,13 +11,27 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from .emit_client import ClientEmitter, emit_client
 from .model import Condition, Enum, Field, Operation, Rule, Spec
 from .naming import constant_name
-from .patterns import small_integer_domain, value_pattern
+from .patterns import fixed_digits, small_integer_domain, value_pattern
 from .render import render_template
-from .semantics import takes_today
+from .semantics import check_parameters
 
-RUNTIME_MODULES = ("dates", "idnumbers", "issues", "keys", "rules", "values")
+RUNTIME_MODULES = (
+    "config",
+    "dates",
+    "errors",
+    "idnumbers",
+    "issues",
+    "keys",
+    "redaction",
+    "responses",
+    "rules",
+    "session",
+    "values",
+    "wire",
+)
 
 # How generated code parses a valid value of each kind, for rules that need it.
 _PARSERS = {"gregorian": "parse_gregorian", "roc": "parse_roc"}
@@ -42,6 +56,7 @@ class FieldPlan:
     maximum: str | None = None
     parser: str | None = None
     checksum: bool = False
+    digits: int | None = None
     calendar: str | None = None
     depends: list[dict[str, str]] = dataclasses.field(default_factory=list)
 
@@ -52,6 +67,7 @@ class RulePlan:
 
     rule: Rule
     guard: str
+    prelude: list[str]
     call: str
     info: str
     target: str
@@ -71,25 +87,28 @@ class OperationPlan:
     conditions: list[tuple[str, str, str]]
     fields: list[FieldPlan]
     rules: list[RulePlan]
-    scores: list[tuple[str, list[tuple[str, str]]]]
     needs_today: bool
 
 
 class _Constants:
-    """Module-level constants, each written once and named after what it holds."""
+    """Module-level constants, each written once and named after what it holds.
+
+    Asking twice for the same name and value gives the one constant; the same name with another
+    value gets a numbered name, so no constant is ever named after something it does not hold.
+    """
 
     def __init__(self) -> None:
         self.items: dict[str, str] = {}
-        self.by_value: dict[str, str] = {}
+        self.known: dict[tuple[str, str], str] = {}
 
     def add(self, name: str, value: str) -> str:
-        if value in self.by_value:
-            return self.by_value[value]
+        if (name, value) in self.known:
+            return self.known[(name, value)]
         base, index = name, 2
         while name in self.items:
             name, index = f"{base}_{index}", index + 1
         self.items[name] = value
-        self.by_value[value] = name
+        self.known[(base, value)] = name
         return name
 
 
@@ -148,12 +167,17 @@ class PythonEmitter:
                 plan.minimum, plan.maximum = repr(field.minimum), repr(field.maximum)
             domain = small_integer_domain(field)
             if domain is not None:
+                # Whole numbers in a small range become one dict look-up giving the parsed value;
+                # other spellings ("05", "170.5") take the full path.
                 low, high = domain
+                convert = "n" if fmt.kind == "integer" else "float(n)"
                 plan.const = self.constants.add(
-                    constant_name("INT", field.key),
-                    f"{{str(n): n for n in range({low}, {high + 1})}}",
+                    constant_name("INT" if fmt.kind == "integer" else "NUMBER", field.key),
+                    f"{{str(n): {convert} for n in range({low}, {high + 1})}}",
                 )
-                plan.kind = "small_integer"
+                if fmt.kind == "integer":
+                    plan.kind = "small_integer"
+            plan.digits = fixed_digits(pattern)
             if fmt.kind == "date":
                 plan.parser = _PARSERS[fmt.calendar or "gregorian"]
             plan.calendar = fmt.calendar
@@ -169,24 +193,28 @@ class PythonEmitter:
         return plan
 
     def rule_plan(
-        self, rule: Rule, plans: dict[str, FieldPlan], score_vars: dict[str, str]
+        self, rule: Rule, plans: dict[str, FieldPlan], scores: dict[str, tuple[str, str]]
     ) -> RulePlan:
         guards = [f"c_{condition.key}" for condition in rule.when]
-        arguments = []
+        values: dict[str, str] = {"today": "today"}
         for role, arg in rule.args:
             parsed = plans[arg.key].parsed
             guards.append(f"{parsed} is not None")
-            arguments.append(f"{role}={parsed}")
+            values[role] = str(parsed)
+        prelude = []
         for name, value in rule.params:
-            if isinstance(value, str) and value in score_vars:
-                arguments.append(f"{name}={score_vars[value]}")
+            if isinstance(value, str) and value in scores:
+                variable, expression = scores[value]
+                prelude.append(f"{variable} = {expression}")
+                values[name] = variable
             else:
-                arguments.append(f"{name}={value!r}")
-        if takes_today(rule.check):
-            arguments.append("today=today")
+                values[name] = repr(value)
+        # Positional, in the check's own parameter order: the cheapest call Python makes.
+        arguments = [values[name] for name in check_parameters(rule.check)]
         return RulePlan(
             rule=rule,
             guard=" and ".join(guards) if guards else "True",
+            prelude=prelude,
             call=f"rules.{rule.check}({', '.join(arguments)})",
             info=plans[rule.field.key].info,
             target="errors" if rule.severity == "error" else "warnings",
@@ -201,16 +229,18 @@ class PythonEmitter:
         needed = {arg.key for rule in operation.rules for _, arg in rule.args}
         needed |= {key for score in scores for key, _ in score.points}
         plans = {f.key: self.field_plan(f, needed) for f in operation.fields}
-        score_vars = {score.key: f"s_{score.key}" for score in scores}
-        score_plans = []
+        score_expressions = {}
         for score in scores:
-            terms = []
+            terms, parsed = [], []
             for key, points in score.points:
                 table = ", ".join(f"{code!r}: {value}" for code, value in points)
                 const = self.constants.add(constant_name("POINTS", score.key, key), f"{{{table}}}")
-                terms.append((const, str(plans[key].parsed)))
-            score_plans.append((score_vars[score.key], terms))
-        rule_plans = [self.rule_plan(rule, plans, score_vars) for rule in operation.rules]
+                terms.append(f"{const}[{plans[key].parsed}]")
+                parsed.append(str(plans[key].parsed))
+            # A score exists only when every answer is valid; it is computed only where a rule needs it.
+            expression = f"({' + '.join(terms)}) if None not in ({', '.join(parsed)},) else None"
+            score_expressions[score.key] = (f"s_{score.key}", expression)
+        rule_plans = [self.rule_plan(rule, plans, score_expressions) for rule in operation.rules]
         fn = operation.python_name
         return OperationPlan(
             operation=operation,
@@ -229,8 +259,7 @@ class PythonEmitter:
             ],
             fields=list(plans.values()),
             rules=rule_plans,
-            scores=score_plans,
-            needs_today=any("today=today" in plan.call for plan in rule_plans),
+            needs_today=any("today" in check_parameters(rule.check) for rule in operation.rules),
         )
 
     def validators_module(self) -> str:
@@ -265,7 +294,14 @@ class PythonEmitter:
         )
 
     def init_module(self) -> str:
-        return render_template("init.py.j2", spec=self.spec, operations=self.spec.operations)
+        client = ClientEmitter(self.spec)
+        return render_template(
+            "init.py.j2",
+            spec=self.spec,
+            operations=self.spec.operations,
+            enums=list(client.enums.values()),
+            models=[plan.model for plan in client.operations if plan.model],
+        )
 
 
 def runtime_source(name: str) -> str:
@@ -281,5 +317,6 @@ def emit_python(spec: Spec) -> dict[str, str]:
     files: dict[str, Any] = {f"{base}/{name}.py": runtime_source(name) for name in RUNTIME_MODULES}
     files[f"{base}/validators.py"] = emitter.validators_module()
     files[f"{base}/__init__.py"] = emitter.init_module()
+    files.update(emit_client(spec, base))
     files[f"{base}/py.typed"] = ""
     return files

@@ -58,15 +58,20 @@ def blank_schema() -> dict[str, Any]:
     }
 
 
-class _Defs:
-    """Collects the `$defs` a schema uses, so each format and enum is written once."""
+class Defs:
+    """Collects the definitions a document uses, so each format and enum is written once.
 
-    def __init__(self) -> None:
+    `prefix` is where they live: `#/$defs/` in a JSON Schema, `#/components/schemas/` in OpenAPI.
+    """
+
+    def __init__(self, prefix: str = "#/$defs/") -> None:
+        self.prefix = prefix
         self.defs: dict[str, dict[str, Any]] = {}
 
     def ref(self, name: str, schema: dict[str, Any]) -> dict[str, Any]:
+        """A reference to the definition `name`, recording `schema` as it the first time."""
         self.defs.setdefault(name, schema)
-        return {"$ref": f"#/$defs/{name}"}
+        return {"$ref": f"{self.prefix}{name}"}
 
     def value(self, field: Field, enum: Enum | None = None) -> dict[str, Any]:
         """The schema of a present, non-blank value of `field` (with `enum` overriding its own)."""
@@ -111,7 +116,7 @@ def _when(condition: Condition, fields: tuple[Field, ...]) -> dict[str, Any]:
     return {"properties": {wire: {"const": condition.equals}}, "required": [wire]}
 
 
-def object_schema(fields: tuple[Field, ...], defs: _Defs) -> dict[str, Any]:
+def object_schema(fields: tuple[Field, ...], defs: Defs) -> dict[str, Any]:
     """`properties`, `required` and `allOf` (conditional rules) for a set of fields."""
     properties: dict[str, Any] = {}
     for field in fields:
@@ -157,13 +162,10 @@ def object_schema(fields: tuple[Field, ...], defs: _Defs) -> dict[str, Any]:
     return schema
 
 
-def request_schema(spec: Spec, operation: Operation) -> dict[str, Any]:
-    """The schema of an operation's request: its JSON body, or its query-string mapping."""
-    defs = _Defs()
+def request_body(spec: Spec, operation: Operation, defs: Defs) -> dict[str, Any]:
+    """An operation's request (its JSON body, or its query-string mapping), refs through `defs`."""
     carried = "查詢字串 query string" if operation.input == "query" else "JSON 本文 JSON body"
     schema: dict[str, Any] = {
-        "$schema": DIALECT,
-        "$id": schema_id(spec, operation.name, "request"),
         "title": f"{operation.name} {operation.summary} 請求",
         "description": (
             f"{operation.summary_en} ({operation.method} {operation.path}, {carried}). "
@@ -178,31 +180,36 @@ def request_schema(spec: Spec, operation: Operation) -> dict[str, Any]:
     }
     if operation.examples:
         schema["examples"] = [example.request for example in operation.examples]
-    schema["$defs"] = dict(sorted(defs.defs.items()))
     return schema
 
 
-def response_schema(spec: Spec, operation: Operation) -> dict[str, Any]:
-    """The schema of an operation's response: a JSON object, or plain text."""
+def response_body(operation: Operation, defs: Defs) -> dict[str, Any]:
+    """An operation's response: a JSON object, or plain text; refs through `defs`."""
     response = operation.response
     schema: dict[str, Any] = {
-        "$schema": DIALECT,
-        "$id": schema_id(spec, operation.name, "response"),
         "title": f"{operation.name} {operation.summary} 回應",
         "description": f"The service's answer to {operation.name}. 成功訊息 success: {'、'.join(response.success_messages)}",
         "x-success-messages": list(response.success_messages),
     }
-    examples = [e.response for e in operation.examples if e.response is not None]
     if response.kind == "text":
         schema.update({"type": "string", "contentMediaType": "text/plain"})
-        if examples:
-            schema["examples"] = examples
-        return schema
-    defs = _Defs()
-    schema.update(object_schema(response.fields, defs))
+    else:
+        schema.update(object_schema(response.fields, defs))
+    examples = [e.response for e in operation.examples if e.response is not None]
     if examples:
         schema["examples"] = examples
-    schema["$defs"] = dict(sorted(defs.defs.items()))
+    return schema
+
+
+def standalone(spec: Spec, operation: Operation, part: str) -> dict[str, Any]:
+    """A self-contained schema file: dialect, `$id`, the body, and the `$defs` it uses."""
+    defs = Defs()
+    body = (
+        request_body(spec, operation, defs) if part == "request" else response_body(operation, defs)
+    )
+    schema = {"$schema": DIALECT, "$id": schema_id(spec, operation.name, part), **body}
+    if defs.defs:
+        schema["$defs"] = dict(sorted(defs.defs.items()))
     return schema
 
 
@@ -215,10 +222,8 @@ def emit_schemas(spec: Spec) -> dict[str, str]:
     """Every schema file, keyed by its path under generated/."""
     files: dict[str, str] = {}
     for operation in spec.operations:
-        files[f"schemas/{schema_file_name(operation.name, 'request')}"] = render_json(
-            request_schema(spec, operation)
-        )
-        files[f"schemas/{schema_file_name(operation.name, 'response')}"] = render_json(
-            response_schema(spec, operation)
-        )
+        for part in ("request", "response"):
+            files[f"schemas/{schema_file_name(operation.name, part)}"] = render_json(
+                standalone(spec, operation, part)
+            )
     return files

@@ -8,7 +8,13 @@ validator also checks the range itself.
 
 from __future__ import annotations
 
+import re
+
 from .model import Field
+
+_FIXED_DIGITS = re.compile(r"\^\[0-9\]\{([0-9]+)\}\$")
+
+_FIXED_DIGITS = re.compile(r"\^\[0-9\]\{([0-9]+)\}\$")
 
 
 def integer_digits(maximum: float | None) -> int:
@@ -29,19 +35,22 @@ def value_pattern(field: Field) -> str | None:
 
 
 def small_integer_domain(field: Field, limit: int = 256) -> tuple[int, int] | None:
-    """The (lowest, highest) whole-number values of a field when there are few of them.
+    """The (lowest, highest) whole-number values of a number field when there are few of them.
 
-    The validator turns such a domain into one frozenset lookup; spellings outside it (leading
-    zeros) fall back to the full parse, so the set is a fast path, not a narrower rule.
+    The validator turns such a domain into one dict look-up; spellings outside it (leading zeros,
+    decimals) fall back to the full parse, so the look-up is a fast path, not a narrower rule.
     """
-    if (
-        field.format is None
-        or field.format.kind != "integer"
-        or field.minimum is None
-        or field.maximum is None
-    ):
+    if field.format is None or field.format.kind not in ("integer", "decimal"):
+        return None
+    if field.minimum is None or field.maximum is None:
         return None
     low, high = int(field.minimum), int(field.maximum)
     if high - low + 1 > limit:
         return None
     return low, high
+
+
+def fixed_digits(pattern: str | None) -> int | None:
+    """N when `pattern` is exactly `^[0-9]{N}$`: then a length and isdigit() test replaces the regex."""
+    match = _FIXED_DIGITS.fullmatch(pattern or "")
+    return int(match.group(1)) if match else None

@@ -30,9 +30,9 @@ RULE_FUNCTIONS: dict[str, Callable[..., Any]] = {
 IMPLICIT_PARAMETERS = frozenset({"today"})
 
 
-def takes_today(check: str) -> bool:
-    """True when the check kind compares with today's date, which the validator supplies."""
-    return "today" in inspect.signature(RULE_FUNCTIONS[check]).parameters
+def check_parameters(check: str) -> tuple[str, ...]:
+    """The parameter names of a check kind, in order (`today` among them when it needs the date)."""
+    return tuple(inspect.signature(RULE_FUNCTIONS[check]).parameters)
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -6,8 +6,8 @@ never carry a secret (account, password, token) and show national ID numbers mas
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from .idnumbers import mask_id
 
@@ -66,13 +66,16 @@ class Issue:
         return data
 
 
-@dataclass(frozen=True, slots=True)
-class ValidationResult:
-    """Everything wrong with one payload: `errors` make it invalid, `warnings` do not."""
+class ValidationResult(NamedTuple):
+    """Everything wrong with one payload: `errors` make it invalid, `warnings` do not.
+
+    A named tuple rather than a dataclass: validators build one per record, and a tuple is the
+    cheapest immutable object to build.
+    """
 
     operation: str
     errors: tuple[Issue, ...] = ()
-    warnings: tuple[Issue, ...] = field(default=())
+    warnings: tuple[Issue, ...] = ()
 
     @property
     def ok(self) -> bool:

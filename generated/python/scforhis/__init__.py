@@ -7,10 +7,47 @@ Manual version 1.1 (2022-12-23). Validate a request before sending it:
     >>> result = scforhis.validate("Save", record)
     >>> result.ok, [str(issue) for issue in result.errors]
 
+or call the service with `scforhis.Client` (or `scforhis.AsyncClient`), which validates first:
+
+    >>> with scforhis.Client() as client:  # settings from SCFORHIS_* environment variables
+    ...     client.save(record).raise_for_code()
+
 Operations: GetTokenID, GetSCDataB, Save, Update, Delete.
 """
 
+from .client import AsyncClient, Client, Record
+from .config import RetryPolicy, Settings
+from .errors import (
+    ConfigurationError,
+    ConnectionFailedError,
+    HTTPStatusError,
+    OutcomeUnknownError,
+    ProtocolError,
+    RejectedError,
+    RequestTimeoutError,
+    ScForHisError,
+    TransportError,
+    ValidationError,
+)
 from .issues import FieldInfo, Issue, ValidationResult
+from .models import (
+    CaseKind,
+    CaseSource,
+    CureAgree,
+    CureType,
+    CureWeek,
+    DeleteRequest,
+    GetSCDataBRequest,
+    MsgCode,
+    NoYes,
+    SaveRequest,
+    SmokeFirst,
+    SmokeMuch,
+    SmokeNoGp,
+    UpdateRequest,
+    YesNo,
+)
+from .responses import ApiResult, EligibilityResult, Token, judge_eligibility
 from .validators import (
     OPERATION_NAMES,
     VALIDATORS,
@@ -32,10 +69,44 @@ __all__ = [
     "MANUAL_VERSION",
     "OPERATION_NAMES",
     "VALIDATORS",
+    "ApiResult",
+    "AsyncClient",
+    "CaseKind",
+    "CaseSource",
+    "Client",
+    "ConfigurationError",
+    "ConnectionFailedError",
+    "CureAgree",
+    "CureType",
+    "CureWeek",
+    "DeleteRequest",
+    "EligibilityResult",
     "FieldInfo",
+    "GetSCDataBRequest",
+    "HTTPStatusError",
     "Issue",
+    "MsgCode",
+    "NoYes",
+    "OutcomeUnknownError",
+    "ProtocolError",
+    "Record",
+    "RejectedError",
+    "RequestTimeoutError",
+    "RetryPolicy",
+    "SaveRequest",
+    "ScForHisError",
+    "Settings",
+    "SmokeFirst",
+    "SmokeMuch",
+    "SmokeNoGp",
+    "Token",
+    "TransportError",
+    "UpdateRequest",
+    "ValidationError",
     "ValidationResult",
+    "YesNo",
     "ftnd_score",
+    "judge_eligibility",
     "validate",
     "validate_delete",
     "validate_get_sc_data_b",

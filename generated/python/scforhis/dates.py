@@ -16,7 +16,8 @@ ROC_OFFSET = 1911
 def parse_gregorian(text: str) -> date | None:
     """Return the day `YYYY/MM/DD` names, or None if there is no such day."""
     try:
-        return date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
+        # The pattern has fixed the shape to ASCII digits, so ISO parsing is exact (and fast).
+        return date.fromisoformat(text.replace("/", "-"))
     except ValueError:
         return None
 

@@ -16,29 +16,41 @@ LETTER_VALUES = {
     "J": 18, "K": 19, "L": 20, "M": 21, "N": 22, "O": 35, "P": 23, "Q": 24, "R": 25,
     "S": 26, "T": 27, "U": 28, "V": 29, "W": 32, "X": 30, "Y": 31, "Z": 33,
 }  # fmt: skip
-_SECOND_LETTER = {"A": 0, "B": 1, "C": 2, "D": 3}
-_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 1)
+# The first letter's part of the sum, and the second character's value (digit, or A-D as 0-3).
+_LEAD = {letter: value // 10 + (value % 10) * 9 for letter, value in LETTER_VALUES.items()}
+_SECOND = {"A": 0, "B": 1, "C": 2, "D": 3, **{str(digit): digit for digit in range(10)}}
+# Weights 7..1 of the third to ninth characters and 1 of the check digit sum to 29; each ASCII
+# digit's ord() carries an extra 48, taken off once. Straight-line because validators call this
+# for every record.
+_ORD_OFFSET = 48 * 29
 
 
-def _weighted_sum(first_nine: str) -> int:
-    value = LETTER_VALUES[first_nine[0]]
-    total = value // 10 + (value % 10) * 9
-    second = first_nine[1]
-    digits = (
-        _SECOND_LETTER[second] if second in _SECOND_LETTER else int(second),
-        *(int(char) for char in first_nine[2:9]),
+def _weighted_sum(text: str) -> int:
+    """The checksum sum over the first ten characters (the check digit included when present)."""
+    o = ord
+    return (
+        _LEAD[text[0]]
+        + 8 * _SECOND[text[1]]
+        + 7 * o(text[2])
+        + 6 * o(text[3])
+        + 5 * o(text[4])
+        + 4 * o(text[5])
+        + 3 * o(text[6])
+        + 2 * o(text[7])
+        + o(text[8])
+        + o(text[9])
+        - _ORD_OFFSET
     )
-    return total + sum(weight * digit for weight, digit in zip(_WEIGHTS, digits, strict=True))
 
 
 def id_checksum_ok(text: str) -> bool:
     """True when the check digit of a 10-character ID in the pattern's shape is right."""
-    return (_weighted_sum(text) + int(text[9])) % 10 == 0
+    return _weighted_sum(text) % 10 == 0
 
 
 def check_digit(first_nine: str) -> str:
     """The check digit that completes `first_nine` (`A12345678` -> `9`)."""
-    return str(-_weighted_sum(first_nine) % 10)
+    return str(-_weighted_sum(first_nine + "0") % 10)
 
 
 def id_kind(text: str) -> str:

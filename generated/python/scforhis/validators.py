@@ -59,6 +59,8 @@ F_ACCOUNT = FieldInfo("account", "ACCOUNT", "帳號", "Account", "secret")
 F_PASSWORD = FieldInfo("password", "PASSWORD", "密碼", "Password", "secret")
 F_HOSP_ID = FieldInfo("hosP_ID", "Hosp_id", "醫事機構代碼", "Institution code")
 F_HOSP_SEQ_NO = FieldInfo("hosP_SEQ_NO", "hosP_SEQ_NO", "分院識別號", "Branch code")
+F_ID = FieldInfo("id", "id", "個案身分證號", "Patient ID number", "national_id")
+F_BIRTHDAY = FieldInfo("birthday", "birthday", "個案生日", "Patient's date of birth")
 RE_GREGORIAN_DATE = re.compile("^[0-9]{4}/[0-9]{2}/[0-9]{2}$")
 F_FUNC_DATE = FieldInfo("funC_DATE", "funC_DATE", "就診日期", "Visit date")
 F_PRSN_ID = FieldInfo(
@@ -75,15 +77,20 @@ WHEN_FIRST_VISIT = ("初診", "first visit")
 RE_SMOKE_YEAR = re.compile("^[0-9]{1,2}$")
 INT_SMOKE_YEAR = {str(n): n for n in range(0, 100)}
 F_SMOKE_MON = FieldInfo("smokE_MON", "SMOKE_MON", "抽菸月數", "Months smoked (beyond whole years)")
+RE_SMOKE_MON = re.compile("^[0-9]{1,2}$")
 INT_SMOKE_MON = {str(n): n for n in range(0, 12)}
 F_SMOKE_DAY_NUM = FieldInfo("smokE_DAY_NUM", "SMOKE_DAY_NUM", "每日抽菸支數", "Cigarettes a day")
+RE_SMOKE_DAY_NUM = re.compile("^[0-9]{1,3}$")
 INT_SMOKE_DAY_NUM = {str(n): n for n in range(0, 201)}
 F_HEIGHT = FieldInfo("height", "HEIGHT", "身高（公分）", "Height (cm)")
 RE_HEIGHT = re.compile("^[0-9]{1,3}(\\.[0-9]{1,2})?$")
+NUMBER_HEIGHT = {str(n): float(n) for n in range(50, 251)}
 F_BASE_WEIGHT = FieldInfo("basE_WEIGHT", "BASE_WEIGHT", "體重（公斤）", "Weight (kg)")
+RE_BASE_WEIGHT = re.compile("^[0-9]{1,3}(\\.[0-9]{1,2})?$")
 F_CURE_WEEK = FieldInfo(
     "curE_WEEK", "CURE_WEEK", "用藥週數／衛教序號", "Weeks of medication / education session number"
 )
+RE_CURE_WEEK = re.compile("^[0-9]{1,2}$")
 INT_CURE_WEEK = {str(n): n for n in range(1, 100)}
 ENUM_CURE_WEEK = frozenset({"1", "2", "3", "4"})
 WHEN_MEDICATION = ("藥物治療", "medication")
@@ -93,12 +100,15 @@ F_WEEK_TOT = FieldInfo(
     "總用藥週數／衛教序號",
     "Total weeks of medication / education session number",
 )
+RE_WEEK_TOT = re.compile("^[0-9]{1,2}$")
+INT_WEEK_TOT = {str(n): n for n in range(1, 100)}
 F_SMOKE_FIRST = FieldInfo(
     "smokE_FIRST",
     "SMOKE_FIRST",
     "成癮度：起床後多久抽第一支菸",
     "Dependence: time to first cigarette after waking",
 )
+ENUM_SMOKE_FIRST = frozenset({"1", "2", "3", "4"})
 F_SMOKE_STOP = FieldInfo(
     "smokE_STOP",
     "SMOKE_STOP",
@@ -112,9 +122,11 @@ F_SMOKE_NO_GP = FieldInfo(
     "成癮度：哪根菸是您最難放棄的",
     "Dependence: the cigarette hardest to give up",
 )
+ENUM_SMOKE_NO_GP = frozenset({"1", "2"})
 F_SMOKE_MUCH = FieldInfo(
     "smokE_MUCH", "SMOKE_MUCH", "成癮度：每日最多/支", "Dependence: cigarettes a day at most"
 )
+ENUM_SMOKE_MUCH = frozenset({"1", "2", "3", "4"})
 F_SMOKE_BED = FieldInfo(
     "smokE_BED",
     "SMOKE_BED",
@@ -137,7 +149,10 @@ F_CURE_AGREE2 = FieldInfo(
     "已告知，但只同意除「邀請參與癌症篩檢及其他健康促進服務」外之事項",
     "Informed, but consents to everything except invitations to cancer screening and other health promotion",
 )
+ENUM_YES_NO = frozenset({"N", "Y"})
 F_CO_CHECK = FieldInfo("cO_CHECK", "CO_CHECK", "CO 檢測值", "Exhaled CO reading (ppm)")
+RE_CO_CHECK = re.compile("^[0-9]{1,2}$")
+INT_CO_CHECK = {str(n): n for n in range(0, 100)}
 F_CASE_SOURCE = FieldInfo("casE_SOURCE", "CASE_SOURCE", "個案來源", "Where the patient came from")
 ENUM_CASE_SOURCE = frozenset({"1", "2", "3", "4", "5", "6", "7"})
 F_CURE_TYPE = FieldInfo("curE_TYPE", "CURE_TYPE", "治療類別", "Treatment type")
@@ -154,7 +169,48 @@ F_MEMO2 = FieldInfo("memO2", "MEMO2", "衛教備註", "Education note")
 POINTS_FTND_SMOKE_FIRST = {"1": 3, "2": 2, "3": 1, "4": 0}
 POINTS_FTND_SMOKE_STOP = {"1": 1, "0": 0}
 POINTS_FTND_SMOKE_NO_GP = {"1": 1, "2": 0}
+POINTS_FTND_SMOKE_MUCH = {"1": 3, "2": 2, "3": 1, "4": 0}
+POINTS_FTND_SMOKE_BED = {"1": 1, "0": 0}
+POINTS_FTND_SMOKE_SICK = {"1": 1, "0": 0}
 WIRES_SAVE = frozenset(
+    {
+        "account",
+        "password",
+        "hosP_ID",
+        "hosP_SEQ_NO",
+        "id",
+        "birthday",
+        "funC_DATE",
+        "prsN_ID",
+        "curE_STAGE",
+        "examyear",
+        "smokE_YEAR",
+        "smokE_MON",
+        "smokE_DAY_NUM",
+        "height",
+        "basE_WEIGHT",
+        "curE_WEEK",
+        "weeK_TOT",
+        "smokE_FIRST",
+        "smokE_STOP",
+        "smokE_NO_GP",
+        "smokE_MUCH",
+        "smokE_BED",
+        "smokE_SICK",
+        "curE_AGREE",
+        "curE_AGREE2",
+        "cO_CHECK",
+        "casE_SOURCE",
+        "curE_TYPE",
+        "casE_KIND",
+        "curE_ITEM",
+        "curE_NUM",
+        "reF_DEPT",
+        "memo",
+        "memO2",
+    }
+)
+WIRES_UPDATE = frozenset(
     {
         "account",
         "password",
@@ -481,7 +537,7 @@ def _validate_get_sc_data_b(payload: Mapping[Any, Any], today: date | None) -> V
         errors.append(required(F_GET_SCDATA_B_HOSPID))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_HOSPID, v))
-    elif RE_HOSP_ID.fullmatch(v) is not None:
+    elif len(v) == 10 and v.isdigit() and v.isascii():
         pass
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_HOSPID))
@@ -494,7 +550,7 @@ def _validate_get_sc_data_b(payload: Mapping[Any, Any], today: date | None) -> V
         errors.append(required(F_GET_SCDATA_B_HOSPSEQNO))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_HOSPSEQNO, v))
-    elif RE_HOSP_SEQ_NO.fullmatch(v) is not None:
+    elif len(v) == 2 and v.isdigit() and v.isascii():
         pass
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_HOSPSEQNO))
@@ -594,7 +650,7 @@ def _validate_get_sc_data_b(payload: Mapping[Any, Any], today: date | None) -> V
     if (
         p_birthday is not None
         and p_func_date is not None
-        and not rules.not_before(earlier=p_birthday, later=p_func_date)
+        and not rules.not_before(p_birthday, p_func_date)
     ):
         errors.append(
             rule_issue(
@@ -611,7 +667,7 @@ def _validate_get_sc_data_b(payload: Mapping[Any, Any], today: date | None) -> V
         c_query_medication
         and p_birthday is not None
         and p_func_date is not None
-        and not rules.age_at_least(birth=p_birthday, at=p_func_date, years=18)
+        and not rules.age_at_least(p_birthday, p_func_date, 18)
     ):
         warnings.append(
             rule_issue(
@@ -671,7 +727,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
         errors.append(required(F_HOSP_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_HOSP_ID, v))
-    elif RE_HOSP_ID.fullmatch(v) is not None:
+    elif len(v) == 10 and v.isdigit() and v.isascii():
         pass
     elif not v.strip():
         errors.append(blank(F_HOSP_ID))
@@ -684,7 +740,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
         errors.append(required(F_HOSP_SEQ_NO))
     elif type(v) is not str:
         errors.append(wrong_type(F_HOSP_SEQ_NO, v))
-    elif RE_HOSP_SEQ_NO.fullmatch(v) is not None:
+    elif len(v) == 2 and v.isdigit() and v.isascii():
         pass
     elif not v.strip():
         errors.append(blank(F_HOSP_SEQ_NO))
@@ -694,44 +750,44 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
     # id 個案身分證號
     v = get("id")
     if v is None:
-        errors.append(required(F_GET_SCDATA_B_ID))
+        errors.append(required(F_ID))
     elif type(v) is not str:
-        errors.append(wrong_type(F_GET_SCDATA_B_ID, v))
+        errors.append(wrong_type(F_ID, v))
     elif RE_TW_ID.fullmatch(v) is not None and id_checksum_ok(v):
         pass
     elif not v.strip():
-        errors.append(blank(F_GET_SCDATA_B_ID))
+        errors.append(blank(F_ID))
     else:
         if RE_TW_ID.fullmatch(v) is None:
             errors.append(
                 bad_pattern(
-                    F_GET_SCDATA_B_ID,
+                    F_ID,
                     v,
                     "身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）",
                     "national ID or resident certificate number (10 characters with a check digit)",
                 )
             )
         else:
-            errors.append(bad_checksum(F_GET_SCDATA_B_ID, v))
+            errors.append(bad_checksum(F_ID, v))
 
     # birthday 個案生日
     p_birthday: Any = None
     v = get("birthday")
     if v is None:
-        errors.append(required(F_GET_SCDATA_B_BIRTHDAY))
+        errors.append(required(F_BIRTHDAY))
     elif type(v) is not str:
-        errors.append(wrong_type(F_GET_SCDATA_B_BIRTHDAY, v))
+        errors.append(wrong_type(F_BIRTHDAY, v))
     elif (
         RE_GREGORIAN_DATE.fullmatch(v) is not None
         and (p_birthday := parse_gregorian(v)) is not None
     ):
         pass
     elif not v.strip():
-        errors.append(blank(F_GET_SCDATA_B_BIRTHDAY))
+        errors.append(blank(F_BIRTHDAY))
     else:
         errors.append(
             date_issue(
-                F_GET_SCDATA_B_BIRTHDAY,
+                F_BIRTHDAY,
                 v,
                 RE_GREGORIAN_DATE,
                 "西元年 YYYY/MM/DD",
@@ -878,7 +934,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
         _whole = integer_issue(
             F_SMOKE_MON,
             v,
-            RE_SMOKE_YEAR,
+            RE_SMOKE_MON,
             "非負整數",
             "non-negative whole number",
             0,
@@ -902,7 +958,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
         p_smoke_day_num = integer_issue(
             F_SMOKE_DAY_NUM,
             v,
-            RE_EXAMYEAR,
+            RE_SMOKE_DAY_NUM,
             "非負整數",
             "non-negative whole number",
             0,
@@ -918,6 +974,8 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
             errors.append(required(F_HEIGHT, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_HEIGHT, v))
+    elif v in NUMBER_HEIGHT:
+        pass
     elif RE_HEIGHT.fullmatch(v) is not None and 50 <= float(v) <= 250:
         pass
     elif not v.strip():
@@ -942,7 +1000,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
             errors.append(required(F_BASE_WEIGHT, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_BASE_WEIGHT, v))
-    elif RE_HEIGHT.fullmatch(v) is not None and 20 <= float(v) <= 300:
+    elif RE_BASE_WEIGHT.fullmatch(v) is not None and 20 <= float(v) <= 300:
         pass
     elif not v.strip():
         if c_first_visit:
@@ -951,7 +1009,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
         _number = decimal_issue(
             F_BASE_WEIGHT,
             v,
-            RE_HEIGHT,
+            RE_BASE_WEIGHT,
             "非負數（可含小數）",
             "non-negative number (decimals allowed)",
             20,
@@ -974,7 +1032,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
         p_cure_week = integer_issue(
             F_CURE_WEEK,
             v,
-            RE_SMOKE_YEAR,
+            RE_CURE_WEEK,
             "非負整數",
             "non-negative whole number",
             1,
@@ -1000,21 +1058,13 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
         errors.append(required(F_WEEK_TOT))
     elif type(v) is not str:
         errors.append(wrong_type(F_WEEK_TOT, v))
-    elif v in INT_CURE_WEEK:
-        p_week_tot = INT_CURE_WEEK[v]
+    elif v in INT_WEEK_TOT:
+        p_week_tot = INT_WEEK_TOT[v]
     elif not v.strip():
         errors.append(blank(F_WEEK_TOT))
     else:
         p_week_tot = integer_issue(
-            F_WEEK_TOT,
-            v,
-            RE_SMOKE_YEAR,
-            "非負整數",
-            "non-negative whole number",
-            1,
-            99,
-            errors,
-            None,
+            F_WEEK_TOT, v, RE_WEEK_TOT, "非負整數", "non-negative whole number", 1, 99, errors, None
         )
 
     # SMOKE_FIRST 成癮度：起床後多久抽第一支菸
@@ -1025,7 +1075,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
             errors.append(required(F_SMOKE_FIRST, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_SMOKE_FIRST, v))
-    elif v in ENUM_CURE_WEEK:
+    elif v in ENUM_SMOKE_FIRST:
         p_smoke_first = v
     elif not v.strip():
         if c_first_visit:
@@ -1064,7 +1114,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
             errors.append(required(F_SMOKE_NO_GP, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_SMOKE_NO_GP, v))
-    elif v in ENUM_CURE_TYPE:
+    elif v in ENUM_SMOKE_NO_GP:
         p_smoke_no_gp = v
     elif not v.strip():
         if c_first_visit:
@@ -1087,7 +1137,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
             errors.append(required(F_SMOKE_MUCH, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_SMOKE_MUCH, v))
-    elif v in ENUM_CURE_WEEK:
+    elif v in ENUM_SMOKE_MUCH:
         p_smoke_much = v
     elif not v.strip():
         if c_first_visit:
@@ -1158,7 +1208,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
             errors.append(required(F_CURE_AGREE2, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_AGREE2, v))
-    elif v in ENUM_CURE_AGREE:
+    elif v in ENUM_YES_NO:
         pass
     elif not v.strip():
         if c_first_visit:
@@ -1172,21 +1222,13 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
         pass
     elif type(v) is not str:
         errors.append(wrong_type(F_CO_CHECK, v))
-    elif v in INT_SMOKE_YEAR:
+    elif v in INT_CO_CHECK:
         pass
     elif not v.strip():
         pass
     else:
         _whole = integer_issue(
-            F_CO_CHECK,
-            v,
-            RE_SMOKE_YEAR,
-            "非負整數",
-            "non-negative whole number",
-            0,
-            99,
-            errors,
-            None,
+            F_CO_CHECK, v, RE_CO_CHECK, "非負整數", "non-negative whole number", 0, 99, errors, None
         )
 
     # CASE_SOURCE 個案來源
@@ -1309,29 +1351,11 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
     elif not v.strip():
         pass
 
-    s_ftnd = (
-        POINTS_FTND_SMOKE_FIRST[p_smoke_first]
-        + POINTS_FTND_SMOKE_STOP[p_smoke_stop]
-        + POINTS_FTND_SMOKE_NO_GP[p_smoke_no_gp]
-        + POINTS_FTND_SMOKE_FIRST[p_smoke_much]
-        + POINTS_FTND_SMOKE_STOP[p_smoke_bed]
-        + POINTS_FTND_SMOKE_STOP[p_smoke_sick]
-        if None
-        not in (
-            p_smoke_first,
-            p_smoke_stop,
-            p_smoke_no_gp,
-            p_smoke_much,
-            p_smoke_bed,
-            p_smoke_sick,
-        )
-        else None
-    )
     # visit_not_before_birth
     if (
         p_birthday is not None
         and p_func_date is not None
-        and not rules.not_before(earlier=p_birthday, later=p_func_date)
+        and not rules.not_before(p_birthday, p_func_date)
     ):
         errors.append(
             rule_issue(
@@ -1344,7 +1368,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
             )
         )
     # visit_not_in_future
-    if p_func_date is not None and not rules.not_in_future(day=p_func_date, today=today):
+    if p_func_date is not None and not rules.not_in_future(p_func_date, today):
         errors.append(
             rule_issue(
                 F_FUNC_DATE,
@@ -1356,10 +1380,10 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
             )
         )
     # birthday_not_in_future
-    if p_birthday is not None and not rules.not_in_future(day=p_birthday, today=today):
+    if p_birthday is not None and not rules.not_in_future(p_birthday, today):
         errors.append(
             rule_issue(
-                F_GET_SCDATA_B_BIRTHDAY,
+                F_BIRTHDAY,
                 "birthday_not_in_future",
                 "cross_field",
                 "error",
@@ -1371,11 +1395,11 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
     if (
         p_birthday is not None
         and p_func_date is not None
-        and not rules.age_at_most(birth=p_birthday, at=p_func_date, years=120)
+        and not rules.age_at_most(p_birthday, p_func_date, 120)
     ):
         errors.append(
             rule_issue(
-                F_GET_SCDATA_B_BIRTHDAY,
+                F_BIRTHDAY,
                 "plausible_age",
                 "cross_field",
                 "error",
@@ -1388,7 +1412,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
         p_smoke_year is not None
         and p_birthday is not None
         and p_func_date is not None
-        and not rules.years_within_age(years=p_smoke_year, birth=p_birthday, at=p_func_date)
+        and not rules.years_within_age(p_smoke_year, p_birthday, p_func_date)
     ):
         errors.append(
             rule_issue(
@@ -1404,7 +1428,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
     if (
         p_cure_item is not None
         and p_cure_num is not None
-        and not rules.same_count(first=p_cure_item, second=p_cure_num)
+        and not rules.same_count(p_cure_item, p_cure_num)
     ):
         errors.append(
             rule_issue(
@@ -1420,7 +1444,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
     if (
         p_examyear is not None
         and p_func_date is not None
-        and not rules.roc_year_near(year=p_examyear, day=p_func_date, after=0, before=1)
+        and not rules.roc_year_near(p_examyear, p_func_date, 1, 0)
     ):
         warnings.append(
             rule_issue(
@@ -1437,7 +1461,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
         c_medication
         and p_birthday is not None
         and p_func_date is not None
-        and not rules.age_at_least(birth=p_birthday, at=p_func_date, years=18)
+        and not rules.age_at_least(p_birthday, p_func_date, 18)
     ):
         warnings.append(
             rule_issue(
@@ -1450,24 +1474,38 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
             )
         )
     # medication_low_dependence: domain-facts.md, the programme (New Taipei and Taichung health bureau pages)
-    if (
-        c_medication
-        and c_first_visit
-        and p_smoke_day_num is not None
-        and not rules.score_or_count_at_least(
-            count=p_smoke_day_num, min_count=10, min_score=4, score=s_ftnd
-        )
-    ):
-        warnings.append(
-            rule_issue(
-                F_CURE_TYPE,
-                "medication_low_dependence",
-                "policy",
-                "warning",
-                "初診用藥須尼古丁成癮度（Fagerström）4 分以上或每日 10 支以上",
-                "Medication at a first visit needs a Fagerström score of 4 or more, or 10 or more cigarettes a day",
+    if c_medication and c_first_visit and p_smoke_day_num is not None:
+        s_ftnd = (
+            (
+                POINTS_FTND_SMOKE_FIRST[p_smoke_first]
+                + POINTS_FTND_SMOKE_STOP[p_smoke_stop]
+                + POINTS_FTND_SMOKE_NO_GP[p_smoke_no_gp]
+                + POINTS_FTND_SMOKE_MUCH[p_smoke_much]
+                + POINTS_FTND_SMOKE_BED[p_smoke_bed]
+                + POINTS_FTND_SMOKE_SICK[p_smoke_sick]
             )
+            if None
+            not in (
+                p_smoke_first,
+                p_smoke_stop,
+                p_smoke_no_gp,
+                p_smoke_much,
+                p_smoke_bed,
+                p_smoke_sick,
+            )
+            else None
         )
+        if not rules.score_or_count_at_least(p_smoke_day_num, s_ftnd, 4, 10):
+            warnings.append(
+                rule_issue(
+                    F_CURE_TYPE,
+                    "medication_low_dependence",
+                    "policy",
+                    "warning",
+                    "初診用藥須尼古丁成癮度（Fagerström）4 分以上或每日 10 支以上",
+                    "Medication at a first visit needs a Fagerström score of 4 or more, or 10 or more cigarettes a day",
+                )
+            )
     # medication_pregnant: domain-facts.md, the programme (pregnant women get education)
     if c_medication and c_pregnant and not rules.never():
         warnings.append(
@@ -1481,7 +1519,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
             )
         )
     # medication_over_8_weeks: domain-facts.md, the programme (health99.hpa.gov.tw news 10047)
-    if c_medication and p_week_tot is not None and not rules.at_most(value=p_week_tot, limit=8):
+    if c_medication and p_week_tot is not None and not rules.at_most(p_week_tot, 8):
         warnings.append(
             rule_issue(
                 F_WEEK_TOT,
@@ -1507,7 +1545,7 @@ def validate_save(payload: object, *, today: date | None = None) -> ValidationRe
 def _validate_update(payload: Mapping[Any, Any], today: date | None) -> ValidationResult:
     errors: list[Issue] = []
     warnings: list[Issue] = []
-    if not WIRES_SAVE.issuperset(payload):
+    if not WIRES_UPDATE.issuperset(payload):
         payload = canonical_keys(payload, FOLDED_UPDATE, LABELS_UPDATE, warnings)
     get = payload.get
     v: Any
@@ -1540,7 +1578,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
         errors.append(required(F_HOSP_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_HOSP_ID, v))
-    elif RE_HOSP_ID.fullmatch(v) is not None:
+    elif len(v) == 10 and v.isdigit() and v.isascii():
         pass
     elif not v.strip():
         errors.append(blank(F_HOSP_ID))
@@ -1553,7 +1591,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
         errors.append(required(F_HOSP_SEQ_NO))
     elif type(v) is not str:
         errors.append(wrong_type(F_HOSP_SEQ_NO, v))
-    elif RE_HOSP_SEQ_NO.fullmatch(v) is not None:
+    elif len(v) == 2 and v.isdigit() and v.isascii():
         pass
     elif not v.strip():
         errors.append(blank(F_HOSP_SEQ_NO))
@@ -1563,44 +1601,44 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
     # id 個案身分證號
     v = get("id")
     if v is None:
-        errors.append(required(F_GET_SCDATA_B_ID))
+        errors.append(required(F_ID))
     elif type(v) is not str:
-        errors.append(wrong_type(F_GET_SCDATA_B_ID, v))
+        errors.append(wrong_type(F_ID, v))
     elif RE_TW_ID.fullmatch(v) is not None and id_checksum_ok(v):
         pass
     elif not v.strip():
-        errors.append(blank(F_GET_SCDATA_B_ID))
+        errors.append(blank(F_ID))
     else:
         if RE_TW_ID.fullmatch(v) is None:
             errors.append(
                 bad_pattern(
-                    F_GET_SCDATA_B_ID,
+                    F_ID,
                     v,
                     "身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）",
                     "national ID or resident certificate number (10 characters with a check digit)",
                 )
             )
         else:
-            errors.append(bad_checksum(F_GET_SCDATA_B_ID, v))
+            errors.append(bad_checksum(F_ID, v))
 
     # birthday 個案生日
     p_birthday: Any = None
     v = get("birthday")
     if v is None:
-        errors.append(required(F_GET_SCDATA_B_BIRTHDAY))
+        errors.append(required(F_BIRTHDAY))
     elif type(v) is not str:
-        errors.append(wrong_type(F_GET_SCDATA_B_BIRTHDAY, v))
+        errors.append(wrong_type(F_BIRTHDAY, v))
     elif (
         RE_GREGORIAN_DATE.fullmatch(v) is not None
         and (p_birthday := parse_gregorian(v)) is not None
     ):
         pass
     elif not v.strip():
-        errors.append(blank(F_GET_SCDATA_B_BIRTHDAY))
+        errors.append(blank(F_BIRTHDAY))
     else:
         errors.append(
             date_issue(
-                F_GET_SCDATA_B_BIRTHDAY,
+                F_BIRTHDAY,
                 v,
                 RE_GREGORIAN_DATE,
                 "西元年 YYYY/MM/DD",
@@ -1747,7 +1785,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
         _whole = integer_issue(
             F_SMOKE_MON,
             v,
-            RE_SMOKE_YEAR,
+            RE_SMOKE_MON,
             "非負整數",
             "non-negative whole number",
             0,
@@ -1771,7 +1809,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
         p_smoke_day_num = integer_issue(
             F_SMOKE_DAY_NUM,
             v,
-            RE_EXAMYEAR,
+            RE_SMOKE_DAY_NUM,
             "非負整數",
             "non-negative whole number",
             0,
@@ -1787,6 +1825,8 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
             errors.append(required(F_HEIGHT, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_HEIGHT, v))
+    elif v in NUMBER_HEIGHT:
+        pass
     elif RE_HEIGHT.fullmatch(v) is not None and 50 <= float(v) <= 250:
         pass
     elif not v.strip():
@@ -1811,7 +1851,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
             errors.append(required(F_BASE_WEIGHT, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_BASE_WEIGHT, v))
-    elif RE_HEIGHT.fullmatch(v) is not None and 20 <= float(v) <= 300:
+    elif RE_BASE_WEIGHT.fullmatch(v) is not None and 20 <= float(v) <= 300:
         pass
     elif not v.strip():
         if c_first_visit:
@@ -1820,7 +1860,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
         _number = decimal_issue(
             F_BASE_WEIGHT,
             v,
-            RE_HEIGHT,
+            RE_BASE_WEIGHT,
             "非負數（可含小數）",
             "non-negative number (decimals allowed)",
             20,
@@ -1843,7 +1883,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
         p_cure_week = integer_issue(
             F_CURE_WEEK,
             v,
-            RE_SMOKE_YEAR,
+            RE_CURE_WEEK,
             "非負整數",
             "non-negative whole number",
             1,
@@ -1869,21 +1909,13 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
         errors.append(required(F_WEEK_TOT))
     elif type(v) is not str:
         errors.append(wrong_type(F_WEEK_TOT, v))
-    elif v in INT_CURE_WEEK:
-        p_week_tot = INT_CURE_WEEK[v]
+    elif v in INT_WEEK_TOT:
+        p_week_tot = INT_WEEK_TOT[v]
     elif not v.strip():
         errors.append(blank(F_WEEK_TOT))
     else:
         p_week_tot = integer_issue(
-            F_WEEK_TOT,
-            v,
-            RE_SMOKE_YEAR,
-            "非負整數",
-            "non-negative whole number",
-            1,
-            99,
-            errors,
-            None,
+            F_WEEK_TOT, v, RE_WEEK_TOT, "非負整數", "non-negative whole number", 1, 99, errors, None
         )
 
     # SMOKE_FIRST 成癮度：起床後多久抽第一支菸
@@ -1894,7 +1926,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
             errors.append(required(F_SMOKE_FIRST, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_SMOKE_FIRST, v))
-    elif v in ENUM_CURE_WEEK:
+    elif v in ENUM_SMOKE_FIRST:
         p_smoke_first = v
     elif not v.strip():
         if c_first_visit:
@@ -1933,7 +1965,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
             errors.append(required(F_SMOKE_NO_GP, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_SMOKE_NO_GP, v))
-    elif v in ENUM_CURE_TYPE:
+    elif v in ENUM_SMOKE_NO_GP:
         p_smoke_no_gp = v
     elif not v.strip():
         if c_first_visit:
@@ -1956,7 +1988,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
             errors.append(required(F_SMOKE_MUCH, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_SMOKE_MUCH, v))
-    elif v in ENUM_CURE_WEEK:
+    elif v in ENUM_SMOKE_MUCH:
         p_smoke_much = v
     elif not v.strip():
         if c_first_visit:
@@ -2027,7 +2059,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
             errors.append(required(F_CURE_AGREE2, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_AGREE2, v))
-    elif v in ENUM_CURE_AGREE:
+    elif v in ENUM_YES_NO:
         pass
     elif not v.strip():
         if c_first_visit:
@@ -2041,21 +2073,13 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
         pass
     elif type(v) is not str:
         errors.append(wrong_type(F_CO_CHECK, v))
-    elif v in INT_SMOKE_YEAR:
+    elif v in INT_CO_CHECK:
         pass
     elif not v.strip():
         pass
     else:
         _whole = integer_issue(
-            F_CO_CHECK,
-            v,
-            RE_SMOKE_YEAR,
-            "非負整數",
-            "non-negative whole number",
-            0,
-            99,
-            errors,
-            None,
+            F_CO_CHECK, v, RE_CO_CHECK, "非負整數", "non-negative whole number", 0, 99, errors, None
         )
 
     # CASE_SOURCE 個案來源
@@ -2178,29 +2202,11 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
     elif not v.strip():
         pass
 
-    s_ftnd = (
-        POINTS_FTND_SMOKE_FIRST[p_smoke_first]
-        + POINTS_FTND_SMOKE_STOP[p_smoke_stop]
-        + POINTS_FTND_SMOKE_NO_GP[p_smoke_no_gp]
-        + POINTS_FTND_SMOKE_FIRST[p_smoke_much]
-        + POINTS_FTND_SMOKE_STOP[p_smoke_bed]
-        + POINTS_FTND_SMOKE_STOP[p_smoke_sick]
-        if None
-        not in (
-            p_smoke_first,
-            p_smoke_stop,
-            p_smoke_no_gp,
-            p_smoke_much,
-            p_smoke_bed,
-            p_smoke_sick,
-        )
-        else None
-    )
     # visit_not_before_birth
     if (
         p_birthday is not None
         and p_func_date is not None
-        and not rules.not_before(earlier=p_birthday, later=p_func_date)
+        and not rules.not_before(p_birthday, p_func_date)
     ):
         errors.append(
             rule_issue(
@@ -2213,7 +2219,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
             )
         )
     # visit_not_in_future
-    if p_func_date is not None and not rules.not_in_future(day=p_func_date, today=today):
+    if p_func_date is not None and not rules.not_in_future(p_func_date, today):
         errors.append(
             rule_issue(
                 F_FUNC_DATE,
@@ -2225,10 +2231,10 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
             )
         )
     # birthday_not_in_future
-    if p_birthday is not None and not rules.not_in_future(day=p_birthday, today=today):
+    if p_birthday is not None and not rules.not_in_future(p_birthday, today):
         errors.append(
             rule_issue(
-                F_GET_SCDATA_B_BIRTHDAY,
+                F_BIRTHDAY,
                 "birthday_not_in_future",
                 "cross_field",
                 "error",
@@ -2240,11 +2246,11 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
     if (
         p_birthday is not None
         and p_func_date is not None
-        and not rules.age_at_most(birth=p_birthday, at=p_func_date, years=120)
+        and not rules.age_at_most(p_birthday, p_func_date, 120)
     ):
         errors.append(
             rule_issue(
-                F_GET_SCDATA_B_BIRTHDAY,
+                F_BIRTHDAY,
                 "plausible_age",
                 "cross_field",
                 "error",
@@ -2257,7 +2263,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
         p_smoke_year is not None
         and p_birthday is not None
         and p_func_date is not None
-        and not rules.years_within_age(years=p_smoke_year, birth=p_birthday, at=p_func_date)
+        and not rules.years_within_age(p_smoke_year, p_birthday, p_func_date)
     ):
         errors.append(
             rule_issue(
@@ -2273,7 +2279,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
     if (
         p_cure_item is not None
         and p_cure_num is not None
-        and not rules.same_count(first=p_cure_item, second=p_cure_num)
+        and not rules.same_count(p_cure_item, p_cure_num)
     ):
         errors.append(
             rule_issue(
@@ -2289,7 +2295,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
     if (
         p_examyear is not None
         and p_func_date is not None
-        and not rules.roc_year_near(year=p_examyear, day=p_func_date, after=0, before=1)
+        and not rules.roc_year_near(p_examyear, p_func_date, 1, 0)
     ):
         warnings.append(
             rule_issue(
@@ -2306,7 +2312,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
         c_medication
         and p_birthday is not None
         and p_func_date is not None
-        and not rules.age_at_least(birth=p_birthday, at=p_func_date, years=18)
+        and not rules.age_at_least(p_birthday, p_func_date, 18)
     ):
         warnings.append(
             rule_issue(
@@ -2319,24 +2325,38 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
             )
         )
     # medication_low_dependence: domain-facts.md, the programme (New Taipei and Taichung health bureau pages)
-    if (
-        c_medication
-        and c_first_visit
-        and p_smoke_day_num is not None
-        and not rules.score_or_count_at_least(
-            count=p_smoke_day_num, min_count=10, min_score=4, score=s_ftnd
-        )
-    ):
-        warnings.append(
-            rule_issue(
-                F_CURE_TYPE,
-                "medication_low_dependence",
-                "policy",
-                "warning",
-                "初診用藥須尼古丁成癮度（Fagerström）4 分以上或每日 10 支以上",
-                "Medication at a first visit needs a Fagerström score of 4 or more, or 10 or more cigarettes a day",
+    if c_medication and c_first_visit and p_smoke_day_num is not None:
+        s_ftnd = (
+            (
+                POINTS_FTND_SMOKE_FIRST[p_smoke_first]
+                + POINTS_FTND_SMOKE_STOP[p_smoke_stop]
+                + POINTS_FTND_SMOKE_NO_GP[p_smoke_no_gp]
+                + POINTS_FTND_SMOKE_MUCH[p_smoke_much]
+                + POINTS_FTND_SMOKE_BED[p_smoke_bed]
+                + POINTS_FTND_SMOKE_SICK[p_smoke_sick]
             )
+            if None
+            not in (
+                p_smoke_first,
+                p_smoke_stop,
+                p_smoke_no_gp,
+                p_smoke_much,
+                p_smoke_bed,
+                p_smoke_sick,
+            )
+            else None
         )
+        if not rules.score_or_count_at_least(p_smoke_day_num, s_ftnd, 4, 10):
+            warnings.append(
+                rule_issue(
+                    F_CURE_TYPE,
+                    "medication_low_dependence",
+                    "policy",
+                    "warning",
+                    "初診用藥須尼古丁成癮度（Fagerström）4 分以上或每日 10 支以上",
+                    "Medication at a first visit needs a Fagerström score of 4 or more, or 10 or more cigarettes a day",
+                )
+            )
     # medication_pregnant: domain-facts.md, the programme (pregnant women get education)
     if c_medication and c_pregnant and not rules.never():
         warnings.append(
@@ -2350,7 +2370,7 @@ def _validate_update(payload: Mapping[Any, Any], today: date | None) -> Validati
             )
         )
     # medication_over_8_weeks: domain-facts.md, the programme (health99.hpa.gov.tw news 10047)
-    if c_medication and p_week_tot is not None and not rules.at_most(value=p_week_tot, limit=8):
+    if c_medication and p_week_tot is not None and not rules.at_most(p_week_tot, 8):
         warnings.append(
             rule_issue(
                 F_WEEK_TOT,
@@ -2406,7 +2426,7 @@ def _validate_delete(payload: Mapping[Any, Any], today: date | None) -> Validati
         errors.append(required(F_HOSP_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_HOSP_ID, v))
-    elif RE_HOSP_ID.fullmatch(v) is not None:
+    elif len(v) == 10 and v.isdigit() and v.isascii():
         pass
     elif not v.strip():
         errors.append(blank(F_HOSP_ID))
@@ -2419,7 +2439,7 @@ def _validate_delete(payload: Mapping[Any, Any], today: date | None) -> Validati
         errors.append(required(F_HOSP_SEQ_NO))
     elif type(v) is not str:
         errors.append(wrong_type(F_HOSP_SEQ_NO, v))
-    elif RE_HOSP_SEQ_NO.fullmatch(v) is not None:
+    elif len(v) == 2 and v.isdigit() and v.isascii():
         pass
     elif not v.strip():
         errors.append(blank(F_HOSP_SEQ_NO))
@@ -2429,44 +2449,44 @@ def _validate_delete(payload: Mapping[Any, Any], today: date | None) -> Validati
     # id 個案身分證號
     v = get("id")
     if v is None:
-        errors.append(required(F_GET_SCDATA_B_ID))
+        errors.append(required(F_ID))
     elif type(v) is not str:
-        errors.append(wrong_type(F_GET_SCDATA_B_ID, v))
+        errors.append(wrong_type(F_ID, v))
     elif RE_TW_ID.fullmatch(v) is not None and id_checksum_ok(v):
         pass
     elif not v.strip():
-        errors.append(blank(F_GET_SCDATA_B_ID))
+        errors.append(blank(F_ID))
     else:
         if RE_TW_ID.fullmatch(v) is None:
             errors.append(
                 bad_pattern(
-                    F_GET_SCDATA_B_ID,
+                    F_ID,
                     v,
                     "身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）",
                     "national ID or resident certificate number (10 characters with a check digit)",
                 )
             )
         else:
-            errors.append(bad_checksum(F_GET_SCDATA_B_ID, v))
+            errors.append(bad_checksum(F_ID, v))
 
     # birthday 個案生日
     p_birthday: Any = None
     v = get("birthday")
     if v is None:
-        errors.append(required(F_GET_SCDATA_B_BIRTHDAY))
+        errors.append(required(F_BIRTHDAY))
     elif type(v) is not str:
-        errors.append(wrong_type(F_GET_SCDATA_B_BIRTHDAY, v))
+        errors.append(wrong_type(F_BIRTHDAY, v))
     elif (
         RE_GREGORIAN_DATE.fullmatch(v) is not None
         and (p_birthday := parse_gregorian(v)) is not None
     ):
         pass
     elif not v.strip():
-        errors.append(blank(F_GET_SCDATA_B_BIRTHDAY))
+        errors.append(blank(F_BIRTHDAY))
     else:
         errors.append(
             date_issue(
-                F_GET_SCDATA_B_BIRTHDAY,
+                F_BIRTHDAY,
                 v,
                 RE_GREGORIAN_DATE,
                 "西元年 YYYY/MM/DD",
@@ -2592,7 +2612,7 @@ def _validate_delete(payload: Mapping[Any, Any], today: date | None) -> Validati
     if (
         p_birthday is not None
         and p_func_date is not None
-        and not rules.not_before(earlier=p_birthday, later=p_func_date)
+        and not rules.not_before(p_birthday, p_func_date)
     ):
         errors.append(
             rule_issue(
@@ -2605,10 +2625,10 @@ def _validate_delete(payload: Mapping[Any, Any], today: date | None) -> Validati
             )
         )
     # birthday_not_in_future
-    if p_birthday is not None and not rules.not_in_future(day=p_birthday, today=today):
+    if p_birthday is not None and not rules.not_in_future(p_birthday, today):
         errors.append(
             rule_issue(
-                F_GET_SCDATA_B_BIRTHDAY,
+                F_BIRTHDAY,
                 "birthday_not_in_future",
                 "cross_field",
                 "error",
@@ -2620,11 +2640,11 @@ def _validate_delete(payload: Mapping[Any, Any], today: date | None) -> Validati
     if (
         p_birthday is not None
         and p_func_date is not None
-        and not rules.age_at_most(birth=p_birthday, at=p_func_date, years=120)
+        and not rules.age_at_most(p_birthday, p_func_date, 120)
     ):
         errors.append(
             rule_issue(
-                F_GET_SCDATA_B_BIRTHDAY,
+                F_BIRTHDAY,
                 "plausible_age",
                 "cross_field",
                 "error",
@@ -2636,7 +2656,7 @@ def _validate_delete(payload: Mapping[Any, Any], today: date | None) -> Validati
     if (
         p_examyear is not None
         and p_func_date is not None
-        and not rules.roc_year_near(year=p_examyear, day=p_func_date, after=0, before=1)
+        and not rules.roc_year_near(p_examyear, p_func_date, 1, 0)
     ):
         warnings.append(
             rule_issue(
@@ -2666,7 +2686,7 @@ def _run(
     payload: object,
     today: date | None,
 ) -> ValidationResult:
-    if not isinstance(payload, Mapping):
+    if type(payload) is not dict and not isinstance(payload, Mapping):
         return ValidationResult(operation, (not_an_object(operation, payload),))
     try:
         return check(payload, today)
@@ -2734,15 +2754,15 @@ def ftnd_score(payload: object) -> int | None:
         return None
     total += POINTS_FTND_SMOKE_NO_GP[value]
     value = record.get("smokE_MUCH")
-    if type(value) is not str or value not in POINTS_FTND_SMOKE_FIRST:
+    if type(value) is not str or value not in POINTS_FTND_SMOKE_MUCH:
         return None
-    total += POINTS_FTND_SMOKE_FIRST[value]
+    total += POINTS_FTND_SMOKE_MUCH[value]
     value = record.get("smokE_BED")
-    if type(value) is not str or value not in POINTS_FTND_SMOKE_STOP:
+    if type(value) is not str or value not in POINTS_FTND_SMOKE_BED:
         return None
-    total += POINTS_FTND_SMOKE_STOP[value]
+    total += POINTS_FTND_SMOKE_BED[value]
     value = record.get("smokE_SICK")
-    if type(value) is not str or value not in POINTS_FTND_SMOKE_STOP:
+    if type(value) is not str or value not in POINTS_FTND_SMOKE_SICK:
         return None
-    total += POINTS_FTND_SMOKE_STOP[value]
+    total += POINTS_FTND_SMOKE_SICK[value]
     return total

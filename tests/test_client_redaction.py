@@ -1,0 +1,137 @@
+"""Secrets stay secret: a whole workflow against the real stand-in service with every logger at
+DEBUG (the client's, httpx's, httpcore's), through success and every failure path; no password,
+account, token or unmasked national ID may appear in the captured logs, in any exception's text,
+repr or traceback, or in any repr of the objects involved."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import scforhis
+
+from tests.client_server import ACCOUNT, NOT_ELIGIBLE_ID, PASSWORD, ServiceThread
+from tests.client_support import CLINICIAN_ID, PATIENT_ID, manual_query, manual_record
+
+MISTYPED_ID = "A123456788"
+WRONG_PASSWORD = "n0t-The-Pa55word"
+UNMASKED_IDS = (PATIENT_ID, CLINICIAN_ID, NOT_ELIGIBLE_ID, MISTYPED_ID)
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[ServiceThread]:
+    """One stand-in service for the module."""
+    server = ServiceThread().start()
+    yield server
+    server.stop()
+
+
+def _options(service: ServiceThread, dialect: str, **overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "base_url": service.url(dialect),
+        "account": ACCOUNT,
+        "password": PASSWORD,
+        "hosp_id": "3501200000",
+        "hosp_seq_no": "00",
+        "timeout": 5.0,
+        "retry": scforhis.RetryPolicy(retries=1, backoff=0.0),
+        "env": {},
+    }
+    values.update(overrides)
+    return values
+
+
+class Seen:
+    """Everything a person could read: exception texts and tracebacks, reprs of results."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def show(self, *objects: object) -> None:
+        self.texts += [repr(o) for o in objects] + [str(o) for o in objects]
+
+    def expect(self, kind: type[BaseException], call: Callable[[], object]) -> None:
+        with pytest.raises(kind) as caught:
+            call()
+        error = caught.value
+        self.texts.append("".join(traceback.format_exception(error)))
+        self.show(error, getattr(error, "cause", None), getattr(error, "result", None))
+
+
+def _sync_workflow(service: ServiceThread, seen: Seen, day: int) -> None:
+    record = {**manual_record(), "funC_DATE": f"2022/11/{day:02d}"}
+    with scforhis.Client(**_options(service, "api")) as client:
+        seen.show(client, client.settings, client.get_token_id())
+        seen.show(client.get_sc_data_b(manual_query()))
+        seen.show(client.get_sc_data_b(manual_query(), id=NOT_ELIGIBLE_ID))
+        seen.show(client.save(record), client.save(record), client.update(record))
+        seen.show(client.delete(record), client.delete(record))
+        service.state.valid_tokens.clear()
+        seen.show(client.get_sc_data_b(manual_query()))
+        seen.expect(scforhis.ValidationError, lambda: client.save({**record, "id": MISTYPED_ID}))
+        seen.expect(
+            scforhis.ValidationError,
+            lambda: client.get_sc_data_b(manual_query(), id=MISTYPED_ID, birthday="1961/01/01"),
+        )
+        seen.show(client.save(record))
+        seen.expect(scforhis.RejectedError, lambda: client.save(record).raise_for_code())
+        seen.show(client.delete(record))
+    with scforhis.Client(**_options(service, "api", password=WRONG_PASSWORD)) as client:
+        seen.expect(scforhis.RejectedError, lambda: client.get_sc_data_b(manual_query()))
+        seen.show(client, client.settings)
+    with scforhis.Client(**_options(service, "echo")) as client:
+        seen.expect(scforhis.ProtocolError, lambda: client.get_sc_data_b(manual_query()))
+        seen.expect(scforhis.OutcomeUnknownError, lambda: client.save(record))
+        seen.expect(scforhis.ProtocolError, lambda: client.update(record))
+        seen.expect(scforhis.HTTPStatusError, lambda: client.delete(record))
+    with scforhis.Client(**_options(service, "slow", timeout=0.2)) as client:
+        seen.expect(scforhis.OutcomeUnknownError, lambda: client.save(record))
+    seen.show(scforhis.SaveRequest(**_model_arguments(record)))
+
+
+def _model_arguments(record: dict[str, str]) -> dict[str, Any]:
+    operation = scforhis.operations.SAVE
+    wire_to_python = {f.wire: f.python for f in operation.fields}
+    return {wire_to_python[k]: v for k, v in record.items()} | {"password": PASSWORD}
+
+
+async def _async_workflow(service: ServiceThread, seen: Seen, day: int) -> None:
+    record = {**manual_record(), "funC_DATE": f"2022/11/{day:02d}"}
+    async with scforhis.AsyncClient(**_options(service, "api")) as client:
+        seen.show(client, await client.get_sc_data_b(manual_query()))
+        seen.show(
+            await client.save(record), await client.update(record), await client.delete(record)
+        )
+        with pytest.raises(scforhis.ValidationError) as invalid:
+            await client.delete({**record, "id": MISTYPED_ID})
+        seen.show(invalid.value, invalid.value.result)
+    async with scforhis.AsyncClient(**_options(service, "echo")) as client:
+        with pytest.raises(scforhis.OutcomeUnknownError) as unknown:
+            await client.save(record)
+        seen.texts.append("".join(traceback.format_exception(unknown.value)))
+        seen.show(unknown.value, unknown.value.cause)
+
+
+def test_no_secret_or_unmasked_id_anywhere(
+    service: ServiceThread, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen = Seen()
+    caplog.set_level(logging.DEBUG)
+    _sync_workflow(service, seen, 1)
+    asyncio.run(_async_workflow(service, seen, 2))
+
+    names = {record.name.split(".")[0] for record in caplog.records}
+    assert {"scforhis", "httpx", "httpcore"} <= names  # the transport's own logs were captured
+    logged = caplog.text + "\n".join(record.getMessage() for record in caplog.records)
+    everything = logged + "\n".join(seen.texts)
+    secrets = (PASSWORD, WRONG_PASSWORD, ACCOUNT, *service.state.tokens, *UNMASKED_IDS)
+    assert service.state.tokens  # tokens were issued, and are checked
+    leaks = [secret for secret in secrets if secret in everything]
+    assert leaks == []
+    # Masked forms are what people see instead.
+    assert "A12****788" in everything and "A12****789" in everything
+    assert "?[redacted]" in logged
