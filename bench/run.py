@@ -12,7 +12,7 @@ from bench import validator
 
 def main() -> None:
     """Run each benchmark in turn and print its report."""
-    for module in (validator,):
+    for module in (validator, client):
         print("\n".join(module.main()))
         print()
 

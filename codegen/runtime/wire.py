@@ -145,13 +145,15 @@ class OperationSpec:
     response: ResponseShape
     idempotent: bool
     needs_token: bool
+    # Fields by wire name, built once: payloads look fields up for every key they carry.
+    by_wire: Mapping[str, WireField] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_wire", {item.wire: item for item in self.fields})
 
     def field(self, wire: str) -> WireField:
         """The field with canonical wire name `wire`."""
-        for item in self.fields:
-            if item.wire == wire:
-                return item
-        raise KeyError(wire)
+        return self.by_wire[wire]
 
 
 def is_record(record: object) -> bool:
@@ -189,7 +191,7 @@ def build_payload(
                 continue
             wire = operation.aliases.get(key.lower()) if isinstance(key, str) else None
             if wire is not None:
-                known[wire] = operation.field(wire).convert(value)
+                known[wire] = operation.by_wire[wire].convert(value)
             elif not (isinstance(key, str) and key.lower() in operation.foreign):
                 unknown[key] = value
     return known, unknown
