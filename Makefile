@@ -47,7 +47,7 @@ demo: generate
 	$(PY) tools/demo.py
 
 bench: install
-	$(PY) bench/run.py
+	$(PY) -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

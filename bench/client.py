@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 import httpx
-
 import scforhis
 
 from .local_server import serving

@@ -1,19 +1,15 @@
-"""`make bench`: every benchmark, printed as rates and ratios against peers measured in the same run."""
+"""`make bench` (`python -m bench.run`): every benchmark, as rates and ratios against peers
+measured in the same run."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench import validator
+from bench import client, validator
 
 
 def main() -> None:
     """Run each benchmark in turn and print its report."""
     for module in (validator, client):
-        print("\n".join(module.main()))
+        print("\n".join(module.main()), flush=True)
         print()
 
 
