@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any
 
 from .emit_client import ClientEmitter, emit_client
+from .emit_sandbox import emit_sandbox
 from .model import Condition, Enum, Field, Operation, Rule, Spec
 from .naming import constant_name
 from .patterns import fixed_digits, small_integer_domain, value_pattern
@@ -19,6 +20,10 @@ from .render import render_template
 from .semantics import check_parameters
 
 RUNTIME_MODULES = (
+    "batch_input",
+    "batch_report",
+    "batch_upload",
+    "cli_batch",
     "config",
     "dates",
     "errors",
@@ -31,6 +36,14 @@ RUNTIME_MODULES = (
     "session",
     "values",
     "wire",
+    "cli",
+    "__main__",
+    "sandbox_app",
+    "sandbox_config",
+    "sandbox_rules",
+    "sandbox_service",
+    "sandbox_store",
+    "sandbox_tokens",
 )
 
 # How generated code parses a valid value of each kind, for rules that need it.
@@ -88,6 +101,10 @@ class OperationPlan:
     fields: list[FieldPlan]
     rules: list[RulePlan]
     needs_today: bool
+    # The private function that does the checking; operations with the same fields and rules
+    # (Update is Save's twin) share one, and only the first of them emits it.
+    checker: str = ""
+    emits_checker: bool = True
 
 
 class _Constants:
@@ -264,6 +281,21 @@ class PythonEmitter:
 
     def validators_module(self) -> str:
         operations = [self.operation_plan(op) for op in self.spec.operations]
+        first_of: dict[tuple[object, ...], OperationPlan] = {}
+        for plan in operations:
+            shape = (
+                tuple((f.key, f.wire, f.required) for f in plan.operation.fields),
+                tuple(rule.id for rule in plan.operation.rules),
+            )
+            twin = first_of.setdefault(shape, plan)
+            plan.checker = f"_{twin.function}"
+            if twin is not plan:
+                plan.emits_checker = False
+                plan.wires_const, plan.folded_const, plan.labels_const = (
+                    twin.wires_const,
+                    twin.folded_const,
+                    twin.labels_const,
+                )
         ftnd = next((s for s in self.spec.scores if s.key == "ftnd"), None)
         score_functions = []
         for score in self.spec.scores:
@@ -318,5 +350,6 @@ def emit_python(spec: Spec) -> dict[str, str]:
     files[f"{base}/validators.py"] = emitter.validators_module()
     files[f"{base}/__init__.py"] = emitter.init_module()
     files.update(emit_client(spec, base))
+    files.update(emit_sandbox(spec, base))
     files[f"{base}/py.typed"] = ""
     return files

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .naming import snake_case
+from .naming import aspnet_camel_case, snake_case
 from .semantics import operation_fields, resolve_entry, wire_name
 
 
@@ -288,6 +288,8 @@ class Spec:
     operations: tuple[Operation, ...]
     scores: tuple[Score, ...]
     errata: tuple[Erratum, ...]
+    # Wire names of the fields that identify a visit record.
+    record_key: tuple[str, ...] = ()
 
     def operation(self, name: str) -> Operation:
         """The operation called `name`."""
@@ -486,6 +488,7 @@ class _Builder:
                 for key, s in self.data.get("scores", {}).items()
             ),
             errata=tuple(Erratum(key, **value) for key, value in self.data["errata"].items()),
+            record_key=tuple(aspnet_camel_case(key) for key in self.data.get("record_key", ())),
         )
 
 

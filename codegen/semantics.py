@@ -313,6 +313,9 @@ def semantic_problems(spec: dict[str, Any], report: Report) -> None:
     for index, rule in _items(spec.get("rules")):
         _check_rule(spec, index, _mapping(rule), fields_by_op, report)
     shared = _mapping(spec.get("fields"))
+    for index, key in _items(spec.get("record_key")):
+        if key not in shared:
+            report(("record_key", index), f"unknown field {key!r}")
     enums = _mapping(spec.get("enums"))
     for score, definition in _mapping(spec.get("scores")).items():
         for field, points in _mapping(_mapping(definition).get("points")).items():

@@ -47,6 +47,7 @@ from .models import (
     UpdateRequest,
     YesNo,
 )
+from .operations import RECORD_KEY
 from .responses import ApiResult, EligibilityResult, Token, judge_eligibility
 from .validators import (
     OPERATION_NAMES,
@@ -68,6 +69,7 @@ __all__ = [
     "API_NAME",
     "MANUAL_VERSION",
     "OPERATION_NAMES",
+    "RECORD_KEY",
     "VALIDATORS",
     "ApiResult",
     "AsyncClient",

@@ -357,78 +357,6 @@ LABELS_SAVE = {
     "memo": "用藥備註",
     "memO2": "衛教備註",
 }
-FOLDED_UPDATE = {
-    "account": "account",
-    "password": "password",
-    "hosp_id": "hosP_ID",
-    "hosp_seq_no": "hosP_SEQ_NO",
-    "id": "id",
-    "birthday": "birthday",
-    "func_date": "funC_DATE",
-    "prsn_id": "prsN_ID",
-    "cure_stage": "curE_STAGE",
-    "examyear": "examyear",
-    "smoke_year": "smokE_YEAR",
-    "smoke_mon": "smokE_MON",
-    "smoke_day_num": "smokE_DAY_NUM",
-    "height": "height",
-    "base_weight": "basE_WEIGHT",
-    "cure_week": "curE_WEEK",
-    "week_tot": "weeK_TOT",
-    "smoke_first": "smokE_FIRST",
-    "smoke_stop": "smokE_STOP",
-    "smoke_no_gp": "smokE_NO_GP",
-    "smoke_much": "smokE_MUCH",
-    "smoke_bed": "smokE_BED",
-    "smoke_sick": "smokE_SICK",
-    "cure_agree": "curE_AGREE",
-    "cure_agree2": "curE_AGREE2",
-    "co_check": "cO_CHECK",
-    "case_source": "casE_SOURCE",
-    "cure_type": "curE_TYPE",
-    "case_kind": "casE_KIND",
-    "cure_item": "curE_ITEM",
-    "cure_num": "curE_NUM",
-    "ref_dept": "reF_DEPT",
-    "memo": "memo",
-    "memo2": "memO2",
-}
-LABELS_UPDATE = {
-    "account": "帳號",
-    "password": "密碼",
-    "hosP_ID": "醫事機構代碼",
-    "hosP_SEQ_NO": "分院識別號",
-    "id": "個案身分證號",
-    "birthday": "個案生日",
-    "funC_DATE": "就診日期",
-    "prsN_ID": "醫事人員身分證號",
-    "curE_STAGE": "療程序號",
-    "examyear": "療程年度",
-    "smokE_YEAR": "抽菸年數",
-    "smokE_MON": "抽菸月數",
-    "smokE_DAY_NUM": "每日抽菸支數",
-    "height": "身高（公分）",
-    "basE_WEIGHT": "體重（公斤）",
-    "curE_WEEK": "用藥週數／衛教序號",
-    "weeK_TOT": "總用藥週數／衛教序號",
-    "smokE_FIRST": "成癮度：起床後多久抽第一支菸",
-    "smokE_STOP": "成癮度：在禁菸區不能吸菸會讓您難以忍受",
-    "smokE_NO_GP": "成癮度：哪根菸是您最難放棄的",
-    "smokE_MUCH": "成癮度：每日最多/支",
-    "smokE_BED": "成癮度：起床後的幾小時內是您一天中抽最多支菸的時候",
-    "smokE_SICK": "成癮度：當您嚴重生病，幾乎整天臥病在床時還抽菸",
-    "curE_AGREE": "同意治療（初診）",
-    "curE_AGREE2": "已告知，但只同意除「邀請參與癌症篩檢及其他健康促進服務」外之事項",
-    "cO_CHECK": "CO 檢測值",
-    "casE_SOURCE": "個案來源",
-    "curE_TYPE": "治療類別",
-    "casE_KIND": "特殊身分別",
-    "curE_ITEM": "用藥品項",
-    "curE_NUM": "用藥數量",
-    "reF_DEPT": "科別",
-    "memo": "用藥備註",
-    "memO2": "衛教備註",
-}
 FOLDED_DELETE = {
     "account": "account",
     "password": "password",
@@ -457,7 +385,9 @@ LABELS_DELETE = {
 }
 
 
-def _validate_get_token_id(payload: Mapping[Any, Any], today: date | None) -> ValidationResult:
+def _validate_get_token_id(
+    payload: Mapping[Any, Any], today: date | None, operation: str
+) -> ValidationResult:
     errors: list[Issue] = []
     warnings: list[Issue] = []
     if not WIRES_GET_TOKEN_ID.issuperset(payload):
@@ -482,7 +412,7 @@ def _validate_get_token_id(payload: Mapping[Any, Any], today: date | None) -> Va
     elif not v.strip():
         errors.append(blank(F_GET_TOKEN_ID_PWD))
 
-    return ValidationResult("GetTokenID", tuple(errors), tuple(warnings))
+    return ValidationResult(operation, tuple(errors), tuple(warnings))
 
 
 def validate_get_token_id(payload: object, *, today: date | None = None) -> ValidationResult:
@@ -494,7 +424,9 @@ def validate_get_token_id(payload: object, *, today: date | None = None) -> Vali
     return _run("GetTokenID", _validate_get_token_id, payload, today)
 
 
-def _validate_get_sc_data_b(payload: Mapping[Any, Any], today: date | None) -> ValidationResult:
+def _validate_get_sc_data_b(
+    payload: Mapping[Any, Any], today: date | None, operation: str
+) -> ValidationResult:
     errors: list[Issue] = []
     warnings: list[Issue] = []
     if not WIRES_GET_SC_DATA_B.issuperset(payload):
@@ -679,7 +611,7 @@ def _validate_get_sc_data_b(payload: Mapping[Any, Any], today: date | None) -> V
                 "Patients under 18 are not eligible for cessation medication; use education",
             )
         )
-    return ValidationResult("GetSCDataB", tuple(errors), tuple(warnings))
+    return ValidationResult(operation, tuple(errors), tuple(warnings))
 
 
 def validate_get_sc_data_b(payload: object, *, today: date | None = None) -> ValidationResult:
@@ -691,7 +623,9 @@ def validate_get_sc_data_b(payload: object, *, today: date | None = None) -> Val
     return _run("GetSCDataB", _validate_get_sc_data_b, payload, today)
 
 
-def _validate_save(payload: Mapping[Any, Any], today: date | None) -> ValidationResult:
+def _validate_save(
+    payload: Mapping[Any, Any], today: date | None, operation: str
+) -> ValidationResult:
     errors: list[Issue] = []
     warnings: list[Issue] = []
     if not WIRES_SAVE.issuperset(payload):
@@ -1530,7 +1464,7 @@ def _validate_save(payload: Mapping[Any, Any], today: date | None) -> Validation
                 "A course has at most 8 weeks of medication",
             )
         )
-    return ValidationResult("Save", tuple(errors), tuple(warnings))
+    return ValidationResult(operation, tuple(errors), tuple(warnings))
 
 
 def validate_save(payload: object, *, today: date | None = None) -> ValidationResult:
@@ -1542,858 +1476,18 @@ def validate_save(payload: object, *, today: date | None = None) -> ValidationRe
     return _run("Save", _validate_save, payload, today)
 
 
-def _validate_update(payload: Mapping[Any, Any], today: date | None) -> ValidationResult:
-    errors: list[Issue] = []
-    warnings: list[Issue] = []
-    if not WIRES_UPDATE.issuperset(payload):
-        payload = canonical_keys(payload, FOLDED_UPDATE, LABELS_UPDATE, warnings)
-    get = payload.get
-    v: Any
-    if today is None:
-        today = date.today()
-    c_first_visit = get("curE_AGREE") == "Y"
-    c_medication = get("curE_TYPE") == "1"
-    c_pregnant = get("casE_KIND") == "2"
-    # ACCOUNT 帳號
-    v = get("account")
-    if v is None:
-        errors.append(required(F_ACCOUNT))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_ACCOUNT, v))
-    elif not v.strip():
-        errors.append(blank(F_ACCOUNT))
-
-    # PASSWORD 密碼
-    v = get("password")
-    if v is None:
-        errors.append(required(F_PASSWORD))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_PASSWORD, v))
-    elif not v.strip():
-        errors.append(blank(F_PASSWORD))
-
-    # Hosp_id 醫事機構代碼
-    v = get("hosP_ID")
-    if v is None:
-        errors.append(required(F_HOSP_ID))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_HOSP_ID, v))
-    elif len(v) == 10 and v.isdigit() and v.isascii():
-        pass
-    elif not v.strip():
-        errors.append(blank(F_HOSP_ID))
-    else:
-        errors.append(bad_pattern(F_HOSP_ID, v, "10 碼數字", "10 digits"))
-
-    # hosP_SEQ_NO 分院識別號
-    v = get("hosP_SEQ_NO")
-    if v is None:
-        errors.append(required(F_HOSP_SEQ_NO))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_HOSP_SEQ_NO, v))
-    elif len(v) == 2 and v.isdigit() and v.isascii():
-        pass
-    elif not v.strip():
-        errors.append(blank(F_HOSP_SEQ_NO))
-    else:
-        errors.append(bad_pattern(F_HOSP_SEQ_NO, v, "2 碼數字", "2 digits"))
-
-    # id 個案身分證號
-    v = get("id")
-    if v is None:
-        errors.append(required(F_ID))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_ID, v))
-    elif RE_TW_ID.fullmatch(v) is not None and id_checksum_ok(v):
-        pass
-    elif not v.strip():
-        errors.append(blank(F_ID))
-    else:
-        if RE_TW_ID.fullmatch(v) is None:
-            errors.append(
-                bad_pattern(
-                    F_ID,
-                    v,
-                    "身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）",
-                    "national ID or resident certificate number (10 characters with a check digit)",
-                )
-            )
-        else:
-            errors.append(bad_checksum(F_ID, v))
-
-    # birthday 個案生日
-    p_birthday: Any = None
-    v = get("birthday")
-    if v is None:
-        errors.append(required(F_BIRTHDAY))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_BIRTHDAY, v))
-    elif (
-        RE_GREGORIAN_DATE.fullmatch(v) is not None
-        and (p_birthday := parse_gregorian(v)) is not None
-    ):
-        pass
-    elif not v.strip():
-        errors.append(blank(F_BIRTHDAY))
-    else:
-        errors.append(
-            date_issue(
-                F_BIRTHDAY,
-                v,
-                RE_GREGORIAN_DATE,
-                "西元年 YYYY/MM/DD",
-                "Gregorian date YYYY/MM/DD",
-                "gregorian",
-            )
-        )
-
-    # funC_DATE 就診日期
-    p_func_date: Any = None
-    v = get("funC_DATE")
-    if v is None:
-        errors.append(required(F_FUNC_DATE))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_FUNC_DATE, v))
-    elif (
-        RE_GREGORIAN_DATE.fullmatch(v) is not None
-        and (p_func_date := parse_gregorian(v)) is not None
-    ):
-        pass
-    elif not v.strip():
-        errors.append(blank(F_FUNC_DATE))
-    else:
-        errors.append(
-            date_issue(
-                F_FUNC_DATE,
-                v,
-                RE_GREGORIAN_DATE,
-                "西元年 YYYY/MM/DD",
-                "Gregorian date YYYY/MM/DD",
-                "gregorian",
-            )
-        )
-
-    # prsN_ID 醫事人員身分證號
-    v = get("prsN_ID")
-    if v is None:
-        errors.append(required(F_PRSN_ID))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_PRSN_ID, v))
-    elif RE_TW_ID.fullmatch(v) is not None and id_checksum_ok(v):
-        pass
-    elif not v.strip():
-        errors.append(blank(F_PRSN_ID))
-    else:
-        if RE_TW_ID.fullmatch(v) is None:
-            errors.append(
-                bad_pattern(
-                    F_PRSN_ID,
-                    v,
-                    "身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）",
-                    "national ID or resident certificate number (10 characters with a check digit)",
-                )
-            )
-        else:
-            errors.append(bad_checksum(F_PRSN_ID, v))
-
-    # curE_STAGE 療程序號
-    v = get("curE_STAGE")
-    if v is None:
-        errors.append(required(F_CURE_STAGE))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_CURE_STAGE, v))
-    elif v in INT_CURE_STAGE:
-        pass
-    elif not v.strip():
-        errors.append(blank(F_CURE_STAGE))
-    else:
-        _whole = integer_issue(
-            F_CURE_STAGE,
-            v,
-            RE_CURE_STAGE,
-            "非負整數",
-            "non-negative whole number",
-            1,
-            9,
-            errors,
-            None,
-        )
-
-    # examyear 療程年度
-    p_examyear: Any = None
-    v = get("examyear")
-    if v is None:
-        errors.append(required(F_EXAMYEAR))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_EXAMYEAR, v))
-    elif v in INT_EXAMYEAR:
-        p_examyear = INT_EXAMYEAR[v]
-    elif not v.strip():
-        errors.append(blank(F_EXAMYEAR))
-    else:
-        p_examyear = integer_issue(
-            F_EXAMYEAR,
-            v,
-            RE_EXAMYEAR,
-            "民國年（例 111）",
-            "ROC year (e.g. 111)",
-            91,
-            199,
-            errors,
-            "roc",
-        )
-
-    # SMOKE_YEAR 抽菸年數
-    p_smoke_year: Any = None
-    v = get("smokE_YEAR")
-    if v is None:
-        if c_first_visit:
-            errors.append(required(F_SMOKE_YEAR, *WHEN_FIRST_VISIT))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_SMOKE_YEAR, v))
-    elif v in INT_SMOKE_YEAR:
-        p_smoke_year = INT_SMOKE_YEAR[v]
-    elif not v.strip():
-        if c_first_visit:
-            errors.append(blank(F_SMOKE_YEAR, *WHEN_FIRST_VISIT))
-    else:
-        p_smoke_year = integer_issue(
-            F_SMOKE_YEAR,
-            v,
-            RE_SMOKE_YEAR,
-            "非負整數",
-            "non-negative whole number",
-            0,
-            99,
-            errors,
-            None,
-        )
-
-    # SMOKE_MON 抽菸月數
-    v = get("smokE_MON")
-    if v is None:
-        if c_first_visit:
-            errors.append(required(F_SMOKE_MON, *WHEN_FIRST_VISIT))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_SMOKE_MON, v))
-    elif v in INT_SMOKE_MON:
-        pass
-    elif not v.strip():
-        if c_first_visit:
-            errors.append(blank(F_SMOKE_MON, *WHEN_FIRST_VISIT))
-    else:
-        _whole = integer_issue(
-            F_SMOKE_MON,
-            v,
-            RE_SMOKE_MON,
-            "非負整數",
-            "non-negative whole number",
-            0,
-            11,
-            errors,
-            None,
-        )
-
-    # SMOKE_DAY_NUM 每日抽菸支數
-    p_smoke_day_num: Any = None
-    v = get("smokE_DAY_NUM")
-    if v is None:
-        errors.append(required(F_SMOKE_DAY_NUM))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_SMOKE_DAY_NUM, v))
-    elif v in INT_SMOKE_DAY_NUM:
-        p_smoke_day_num = INT_SMOKE_DAY_NUM[v]
-    elif not v.strip():
-        errors.append(blank(F_SMOKE_DAY_NUM))
-    else:
-        p_smoke_day_num = integer_issue(
-            F_SMOKE_DAY_NUM,
-            v,
-            RE_SMOKE_DAY_NUM,
-            "非負整數",
-            "non-negative whole number",
-            0,
-            200,
-            errors,
-            None,
-        )
-
-    # HEIGHT 身高（公分）
-    v = get("height")
-    if v is None:
-        if c_first_visit:
-            errors.append(required(F_HEIGHT, *WHEN_FIRST_VISIT))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_HEIGHT, v))
-    elif v in NUMBER_HEIGHT:
-        pass
-    elif RE_HEIGHT.fullmatch(v) is not None and 50 <= float(v) <= 250:
-        pass
-    elif not v.strip():
-        if c_first_visit:
-            errors.append(blank(F_HEIGHT, *WHEN_FIRST_VISIT))
-    else:
-        _number = decimal_issue(
-            F_HEIGHT,
-            v,
-            RE_HEIGHT,
-            "非負數（可含小數）",
-            "non-negative number (decimals allowed)",
-            50,
-            250,
-            errors,
-        )
-
-    # BASE_WEIGHT 體重（公斤）
-    v = get("basE_WEIGHT")
-    if v is None:
-        if c_first_visit:
-            errors.append(required(F_BASE_WEIGHT, *WHEN_FIRST_VISIT))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_BASE_WEIGHT, v))
-    elif RE_BASE_WEIGHT.fullmatch(v) is not None and 20 <= float(v) <= 300:
-        pass
-    elif not v.strip():
-        if c_first_visit:
-            errors.append(blank(F_BASE_WEIGHT, *WHEN_FIRST_VISIT))
-    else:
-        _number = decimal_issue(
-            F_BASE_WEIGHT,
-            v,
-            RE_BASE_WEIGHT,
-            "非負數（可含小數）",
-            "non-negative number (decimals allowed)",
-            20,
-            300,
-            errors,
-        )
-
-    # CURE_WEEK 用藥週數／衛教序號
-    p_cure_week: Any = None
-    v = get("curE_WEEK")
-    if v is None:
-        errors.append(required(F_CURE_WEEK))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_CURE_WEEK, v))
-    elif v in INT_CURE_WEEK:
-        p_cure_week = INT_CURE_WEEK[v]
-    elif not v.strip():
-        errors.append(blank(F_CURE_WEEK))
-    else:
-        p_cure_week = integer_issue(
-            F_CURE_WEEK,
-            v,
-            RE_CURE_WEEK,
-            "非負整數",
-            "non-negative whole number",
-            1,
-            99,
-            errors,
-            None,
-        )
-    if c_medication and p_cure_week is not None and v not in ENUM_CURE_WEEK:
-        errors.append(
-            not_in_enum(
-                F_CURE_WEEK,
-                v,
-                "1:一週、2:二週、3:三週、4:四週",
-                "1 (one week), 2 (two weeks), 3 (three weeks), 4 (four weeks)",
-                *WHEN_MEDICATION,
-            )
-        )
-
-    # WEEK_TOT 總用藥週數／衛教序號
-    p_week_tot: Any = None
-    v = get("weeK_TOT")
-    if v is None:
-        errors.append(required(F_WEEK_TOT))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_WEEK_TOT, v))
-    elif v in INT_WEEK_TOT:
-        p_week_tot = INT_WEEK_TOT[v]
-    elif not v.strip():
-        errors.append(blank(F_WEEK_TOT))
-    else:
-        p_week_tot = integer_issue(
-            F_WEEK_TOT, v, RE_WEEK_TOT, "非負整數", "non-negative whole number", 1, 99, errors, None
-        )
-
-    # SMOKE_FIRST 成癮度：起床後多久抽第一支菸
-    p_smoke_first: Any = None
-    v = get("smokE_FIRST")
-    if v is None:
-        if c_first_visit:
-            errors.append(required(F_SMOKE_FIRST, *WHEN_FIRST_VISIT))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_SMOKE_FIRST, v))
-    elif v in ENUM_SMOKE_FIRST:
-        p_smoke_first = v
-    elif not v.strip():
-        if c_first_visit:
-            errors.append(blank(F_SMOKE_FIRST, *WHEN_FIRST_VISIT))
-    else:
-        errors.append(
-            not_in_enum(
-                F_SMOKE_FIRST,
-                v,
-                "1:5 分鐘以內、2:5-30 分鐘、3:31-60 分鐘、4:60 分鐘以上",
-                "1 (within 5 minutes), 2 (5 to 30 minutes), 3 (31 to 60 minutes), 4 (after 60 minutes)",
-            )
-        )
-
-    # SMOKE_STOP 成癮度：在禁菸區不能吸菸會讓您難以忍受
-    p_smoke_stop: Any = None
-    v = get("smokE_STOP")
-    if v is None:
-        if c_first_visit:
-            errors.append(required(F_SMOKE_STOP, *WHEN_FIRST_VISIT))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_SMOKE_STOP, v))
-    elif v in ENUM_NO_YES:
-        p_smoke_stop = v
-    elif not v.strip():
-        if c_first_visit:
-            errors.append(blank(F_SMOKE_STOP, *WHEN_FIRST_VISIT))
-    else:
-        errors.append(not_in_enum(F_SMOKE_STOP, v, "0:否、1:是", "0 (no), 1 (yes)"))
-
-    # SMOKE_NO_GP 成癮度：哪根菸是您最難放棄的
-    p_smoke_no_gp: Any = None
-    v = get("smokE_NO_GP")
-    if v is None:
-        if c_first_visit:
-            errors.append(required(F_SMOKE_NO_GP, *WHEN_FIRST_VISIT))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_SMOKE_NO_GP, v))
-    elif v in ENUM_SMOKE_NO_GP:
-        p_smoke_no_gp = v
-    elif not v.strip():
-        if c_first_visit:
-            errors.append(blank(F_SMOKE_NO_GP, *WHEN_FIRST_VISIT))
-    else:
-        errors.append(
-            not_in_enum(
-                F_SMOKE_NO_GP,
-                v,
-                "1:早上第一支菸、2:其他",
-                "1 (the first one in the morning), 2 (any other)",
-            )
-        )
-
-    # SMOKE_MUCH 成癮度：每日最多/支
-    p_smoke_much: Any = None
-    v = get("smokE_MUCH")
-    if v is None:
-        if c_first_visit:
-            errors.append(required(F_SMOKE_MUCH, *WHEN_FIRST_VISIT))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_SMOKE_MUCH, v))
-    elif v in ENUM_SMOKE_MUCH:
-        p_smoke_much = v
-    elif not v.strip():
-        if c_first_visit:
-            errors.append(blank(F_SMOKE_MUCH, *WHEN_FIRST_VISIT))
-    else:
-        errors.append(
-            not_in_enum(
-                F_SMOKE_MUCH,
-                v,
-                "1:31 支以上、2:21-30 支、3:11-20 支、4:10 支或更少",
-                "1 (31 or more), 2 (21 to 30), 3 (11 to 20), 4 (10 or fewer)",
-            )
-        )
-
-    # SMOKE_BED 成癮度：起床後的幾小時內是您一天中抽最多支菸的時候
-    p_smoke_bed: Any = None
-    v = get("smokE_BED")
-    if v is None:
-        if c_first_visit:
-            errors.append(required(F_SMOKE_BED, *WHEN_FIRST_VISIT))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_SMOKE_BED, v))
-    elif v in ENUM_NO_YES:
-        p_smoke_bed = v
-    elif not v.strip():
-        if c_first_visit:
-            errors.append(blank(F_SMOKE_BED, *WHEN_FIRST_VISIT))
-    else:
-        errors.append(not_in_enum(F_SMOKE_BED, v, "0:否、1:是", "0 (no), 1 (yes)"))
-
-    # SMOKE_SICK 成癮度：當您嚴重生病，幾乎整天臥病在床時還抽菸
-    p_smoke_sick: Any = None
-    v = get("smokE_SICK")
-    if v is None:
-        if c_first_visit:
-            errors.append(required(F_SMOKE_SICK, *WHEN_FIRST_VISIT))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_SMOKE_SICK, v))
-    elif v in ENUM_NO_YES:
-        p_smoke_sick = v
-    elif not v.strip():
-        if c_first_visit:
-            errors.append(blank(F_SMOKE_SICK, *WHEN_FIRST_VISIT))
-    else:
-        errors.append(not_in_enum(F_SMOKE_SICK, v, "0:否、1:是", "0 (no), 1 (yes)"))
-
-    # CURE_AGREE 同意治療（初診）
-    v = get("curE_AGREE")
-    if v is None:
-        if c_first_visit:
-            errors.append(required(F_CURE_AGREE, *WHEN_FIRST_VISIT))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_CURE_AGREE, v))
-    elif v in ENUM_CURE_AGREE:
-        pass
-    elif not v.strip():
-        if c_first_visit:
-            errors.append(blank(F_CURE_AGREE, *WHEN_FIRST_VISIT))
-    else:
-        errors.append(
-            not_in_enum(F_CURE_AGREE, v, "Y:初診、N:非初診", "Y (first visit), N (follow-up visit)")
-        )
-
-    # CURE_AGREE2 已告知，但只同意除「邀請參與癌症篩檢及其他健康促進服務」外之事項
-    v = get("curE_AGREE2")
-    if v is None:
-        if c_first_visit:
-            errors.append(required(F_CURE_AGREE2, *WHEN_FIRST_VISIT))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_CURE_AGREE2, v))
-    elif v in ENUM_YES_NO:
-        pass
-    elif not v.strip():
-        if c_first_visit:
-            errors.append(blank(F_CURE_AGREE2, *WHEN_FIRST_VISIT))
-    else:
-        errors.append(not_in_enum(F_CURE_AGREE2, v, "Y:是、N:否", "Y (yes), N (no)"))
-
-    # CO_CHECK CO 檢測值
-    v = get("cO_CHECK")
-    if v is None:
-        pass
-    elif type(v) is not str:
-        errors.append(wrong_type(F_CO_CHECK, v))
-    elif v in INT_CO_CHECK:
-        pass
-    elif not v.strip():
-        pass
-    else:
-        _whole = integer_issue(
-            F_CO_CHECK, v, RE_CO_CHECK, "非負整數", "non-negative whole number", 0, 99, errors, None
-        )
-
-    # CASE_SOURCE 個案來源
-    v = get("casE_SOURCE")
-    if v is None:
-        errors.append(required(F_CASE_SOURCE))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_CASE_SOURCE, v))
-    elif v in ENUM_CASE_SOURCE:
-        pass
-    elif not v.strip():
-        errors.append(blank(F_CASE_SOURCE))
-    else:
-        errors.append(
-            not_in_enum(
-                F_CASE_SOURCE,
-                v,
-                "1:門診、2:住診、3:急診、4:藥局、5:職場、6:校園、7:社區",
-                "1 (outpatient clinic), 2 (inpatient ward), 3 (emergency department), 4 (pharmacy), 5 (workplace), 6 (campus), 7 (community)",
-            )
-        )
-
-    # CURE_TYPE 治療類別
-    v = get("curE_TYPE")
-    if v is None:
-        errors.append(required(F_CURE_TYPE))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_CURE_TYPE, v))
-    elif v in ENUM_CURE_TYPE:
-        pass
-    elif not v.strip():
-        errors.append(blank(F_CURE_TYPE))
-    else:
-        errors.append(
-            not_in_enum(
-                F_CURE_TYPE, v, "1:藥物治療、2:戒菸衛教", "1 (medication), 2 (cessation education)"
-            )
-        )
-
-    # CASE_KIND 特殊身分別
-    v = get("casE_KIND")
-    if v is None:
-        errors.append(required(F_CASE_KIND))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_CASE_KIND, v))
-    elif v in ENUM_CASE_KIND:
-        pass
-    elif not v.strip():
-        errors.append(blank(F_CASE_KIND))
-    else:
-        errors.append(not_in_enum(F_CASE_KIND, v, "0:無、2:孕婦", "0 (none), 2 (pregnant)"))
-
-    # CURE_ITEM 用藥品項
-    p_cure_item: Any = None
-    v = get("curE_ITEM")
-    if v is None:
-        pass
-    elif type(v) is not str:
-        errors.append(wrong_type(F_CURE_ITEM, v))
-    elif RE_DRUG_CODE_LIST.fullmatch(v) is not None:
-        p_cure_item = v.split(",")
-    elif not v.strip():
-        pass
-    else:
-        errors.append(
-            bad_pattern(
-                F_CURE_ITEM, v, "以逗號分隔的健保藥品代碼", "comma-separated NHI drug codes"
-            )
-        )
-
-    # CURE_NUM 用藥數量
-    p_cure_num: Any = None
-    v = get("curE_NUM")
-    if v is None:
-        pass
-    elif type(v) is not str:
-        errors.append(wrong_type(F_CURE_NUM, v))
-    elif RE_QUANTITY_LIST.fullmatch(v) is not None:
-        p_cure_num = v.split(",")
-    elif not v.strip():
-        pass
-    else:
-        errors.append(bad_pattern(F_CURE_NUM, v, "以逗號分隔的數量", "comma-separated quantities"))
-
-    # REF_DEPT 科別
-    v = get("reF_DEPT")
-    if v is None:
-        errors.append(required(F_REF_DEPT))
-    elif type(v) is not str:
-        errors.append(wrong_type(F_REF_DEPT, v))
-    elif RE_DEPT_CODE.fullmatch(v) is not None:
-        pass
-    elif not v.strip():
-        errors.append(blank(F_REF_DEPT))
-    else:
-        errors.append(
-            bad_pattern(
-                F_REF_DEPT,
-                v,
-                "科別代碼（1 至 2 碼英數字）",
-                "department code (1 or 2 letters or digits)",
-            )
-        )
-
-    # MEMO 用藥備註
-    v = get("memo")
-    if v is None:
-        pass
-    elif type(v) is not str:
-        errors.append(wrong_type(F_MEMO, v))
-    elif not v.strip():
-        pass
-
-    # MEMO2 衛教備註
-    v = get("memO2")
-    if v is None:
-        pass
-    elif type(v) is not str:
-        errors.append(wrong_type(F_MEMO2, v))
-    elif not v.strip():
-        pass
-
-    # visit_not_before_birth
-    if (
-        p_birthday is not None
-        and p_func_date is not None
-        and not rules.not_before(p_birthday, p_func_date)
-    ):
-        errors.append(
-            rule_issue(
-                F_FUNC_DATE,
-                "visit_not_before_birth",
-                "cross_field",
-                "error",
-                "就診日期早於個案生日",
-                "The visit date is before the patient's date of birth",
-            )
-        )
-    # visit_not_in_future
-    if p_func_date is not None and not rules.not_in_future(p_func_date, today):
-        errors.append(
-            rule_issue(
-                F_FUNC_DATE,
-                "visit_not_in_future",
-                "cross_field",
-                "error",
-                "就診日期在未來",
-                "The visit date is in the future",
-            )
-        )
-    # birthday_not_in_future
-    if p_birthday is not None and not rules.not_in_future(p_birthday, today):
-        errors.append(
-            rule_issue(
-                F_BIRTHDAY,
-                "birthday_not_in_future",
-                "cross_field",
-                "error",
-                "個案生日在未來",
-                "The date of birth is in the future",
-            )
-        )
-    # plausible_age
-    if (
-        p_birthday is not None
-        and p_func_date is not None
-        and not rules.age_at_most(p_birthday, p_func_date, 120)
-    ):
-        errors.append(
-            rule_issue(
-                F_BIRTHDAY,
-                "plausible_age",
-                "cross_field",
-                "error",
-                "個案就診時年齡超過 120 歲，請確認生日",
-                "The patient would be over 120 at the visit; check the date of birth",
-            )
-        )
-    # years_smoked_within_age
-    if (
-        p_smoke_year is not None
-        and p_birthday is not None
-        and p_func_date is not None
-        and not rules.years_within_age(p_smoke_year, p_birthday, p_func_date)
-    ):
-        errors.append(
-            rule_issue(
-                F_SMOKE_YEAR,
-                "years_smoked_within_age",
-                "cross_field",
-                "error",
-                "抽菸年數超過個案就診時的年齡",
-                "Years smoked exceed the patient's age at the visit",
-            )
-        )
-    # drug_quantities_match_items
-    if (
-        p_cure_item is not None
-        and p_cure_num is not None
-        and not rules.same_count(p_cure_item, p_cure_num)
-    ):
-        errors.append(
-            rule_issue(
-                F_CURE_NUM,
-                "drug_quantities_match_items",
-                "cross_field",
-                "error",
-                "用藥數量的個數與用藥品項不同",
-                "The number of drug quantities differs from the number of drug items",
-            )
-        )
-    # course_year_matches_visit
-    if (
-        p_examyear is not None
-        and p_func_date is not None
-        and not rules.roc_year_near(p_examyear, p_func_date, 1, 0)
-    ):
-        warnings.append(
-            rule_issue(
-                F_EXAMYEAR,
-                "course_year_matches_visit",
-                "cross_field",
-                "warning",
-                "療程年度與就診日期的民國年不符（應為就診年度或前一年）",
-                "The course year is neither the visit's ROC year nor the year before",
-            )
-        )
-    # medication_under_18: domain-facts.md, the programme (New Taipei and Taichung health bureau pages)
-    if (
-        c_medication
-        and p_birthday is not None
-        and p_func_date is not None
-        and not rules.age_at_least(p_birthday, p_func_date, 18)
-    ):
-        warnings.append(
-            rule_issue(
-                F_CURE_TYPE,
-                "medication_under_18",
-                "policy",
-                "warning",
-                "未滿 18 歲不適用戒菸藥物治療，請改為衛教",
-                "Patients under 18 are not eligible for cessation medication; use education",
-            )
-        )
-    # medication_low_dependence: domain-facts.md, the programme (New Taipei and Taichung health bureau pages)
-    if c_medication and c_first_visit and p_smoke_day_num is not None:
-        s_ftnd = (
-            (
-                POINTS_FTND_SMOKE_FIRST[p_smoke_first]
-                + POINTS_FTND_SMOKE_STOP[p_smoke_stop]
-                + POINTS_FTND_SMOKE_NO_GP[p_smoke_no_gp]
-                + POINTS_FTND_SMOKE_MUCH[p_smoke_much]
-                + POINTS_FTND_SMOKE_BED[p_smoke_bed]
-                + POINTS_FTND_SMOKE_SICK[p_smoke_sick]
-            )
-            if None
-            not in (
-                p_smoke_first,
-                p_smoke_stop,
-                p_smoke_no_gp,
-                p_smoke_much,
-                p_smoke_bed,
-                p_smoke_sick,
-            )
-            else None
-        )
-        if not rules.score_or_count_at_least(p_smoke_day_num, s_ftnd, 4, 10):
-            warnings.append(
-                rule_issue(
-                    F_CURE_TYPE,
-                    "medication_low_dependence",
-                    "policy",
-                    "warning",
-                    "初診用藥須尼古丁成癮度（Fagerström）4 分以上或每日 10 支以上",
-                    "Medication at a first visit needs a Fagerström score of 4 or more, or 10 or more cigarettes a day",
-                )
-            )
-    # medication_pregnant: domain-facts.md, the programme (pregnant women get education)
-    if c_medication and c_pregnant and not rules.never():
-        warnings.append(
-            rule_issue(
-                F_CURE_TYPE,
-                "medication_pregnant",
-                "policy",
-                "warning",
-                "孕婦不適用戒菸藥物治療，請改為衛教",
-                "Pregnant patients are not given cessation medication; use education",
-            )
-        )
-    # medication_over_8_weeks: domain-facts.md, the programme (health99.hpa.gov.tw news 10047)
-    if c_medication and p_week_tot is not None and not rules.at_most(p_week_tot, 8):
-        warnings.append(
-            rule_issue(
-                F_WEEK_TOT,
-                "medication_over_8_weeks",
-                "policy",
-                "warning",
-                "一個療程用藥最多 8 週",
-                "A course has at most 8 weeks of medication",
-            )
-        )
-    return ValidationResult("Update", tuple(errors), tuple(warnings))
-
-
 def validate_update(payload: object, *, today: date | None = None) -> ValidationResult:
     """Validate a Update request (更新個案就醫資料 / Update a visit record).
 
     `payload` is the JSON body as a mapping of field names (any letter case) to
     strings. `today` replaces the current date in date rules. Never raises.
     """
-    return _run("Update", _validate_update, payload, today)
+    return _run("Update", _validate_save, payload, today)
 
 
-def _validate_delete(payload: Mapping[Any, Any], today: date | None) -> ValidationResult:
+def _validate_delete(
+    payload: Mapping[Any, Any], today: date | None, operation: str
+) -> ValidationResult:
     errors: list[Issue] = []
     warnings: list[Issue] = []
     if not WIRES_DELETE.issuperset(payload):
@@ -2668,7 +1762,7 @@ def _validate_delete(payload: Mapping[Any, Any], today: date | None) -> Validati
                 "The course year is neither the visit's ROC year nor the year before",
             )
         )
-    return ValidationResult("Delete", tuple(errors), tuple(warnings))
+    return ValidationResult(operation, tuple(errors), tuple(warnings))
 
 
 def validate_delete(payload: object, *, today: date | None = None) -> ValidationResult:
@@ -2682,14 +1776,14 @@ def validate_delete(payload: object, *, today: date | None = None) -> Validation
 
 def _run(
     operation: str,
-    check: Callable[[Mapping[Any, Any], date | None], ValidationResult],
+    check: Callable[[Mapping[Any, Any], date | None, str], ValidationResult],
     payload: object,
     today: date | None,
 ) -> ValidationResult:
     if type(payload) is not dict and not isinstance(payload, Mapping):
         return ValidationResult(operation, (not_an_object(operation, payload),))
     try:
-        return check(payload, today)
+        return check(payload, today, operation)
     except Exception as error:  # noqa: BLE001 - a validator reports, it never raises
         return ValidationResult(operation, (unreadable(operation, error),))
 

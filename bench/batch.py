@@ -1,0 +1,103 @@
+"""`scforhis validate` over a generated JSON Lines file of Save records: records per second and
+peak memory, for 200,000 records and for 20,000 (memory must not grow with the file), against
+a loop of jsonschema over the same file, all in one run.
+
+Each measurement runs in a fresh process, so peak memory (ru_maxrss) is that command's alone.
+jsonschema is measured over the file's first 5,000 records: at its rate the whole file would
+take minutes, and its rate does not depend on the file's length.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .records import invalid_save_records, valid_save_records
+
+LARGE, SMALL, PEER_SAMPLE = 200_000, 20_000, 5_000
+
+# Runs a command as a child and prints its peak resident memory in KiB.
+_MEASURE = (
+    "import resource, subprocess, sys; "
+    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=False); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+_JSONSCHEMA_LOOP = """
+import itertools, json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1], encoding="utf-8"))
+validator = jsonschema.Draft202012Validator(schema)
+with open(sys.argv[2], encoding="utf-8") as lines:
+    for line in itertools.islice(lines, int(sys.argv[3])):
+        list(validator.iter_errors(json.loads(line)))
+"""
+
+
+def write_jsonl(path: Path, count: int) -> None:
+    """`count` Save records, one in ten with mistakes, as JSON Lines."""
+    valid, invalid = valid_save_records(1000), invalid_save_records(100)
+    block = [json.dumps(r, ensure_ascii=False) for r in valid[:900] + invalid]
+    with path.open("w", encoding="utf-8") as out:
+        for index in range(count):
+            out.write(block[index % len(block)] + "\n")
+
+
+def measure(command: list[str]) -> tuple[float, int]:
+    """Seconds and peak memory (KiB) of running `command` in its own process."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, check=True
+    )
+    return time.perf_counter() - start, int(done.stdout.strip())
+
+
+def main() -> list[str]:
+    """Run the benchmark; return report lines."""
+    root = Path(__file__).resolve().parent.parent
+    schema = root / "generated" / "schemas" / "Save.request.schema.json"
+    cli = [
+        sys.executable,
+        "-m",
+        "scforhis",
+        "validate",
+        "--op",
+        "Save",
+        "--format",
+        "jsonl",
+        "--today",
+        "2026-11-25",
+    ]
+    lines = [
+        "batch: scforhis validate over JSON Lines of Save records (10% invalid), one process, one core"
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        rates = {}
+        for count in (SMALL, LARGE):
+            path = Path(folder) / f"save-{count}.jsonl"
+            write_jsonl(path, count)
+            seconds, peak = measure([*cli, str(path)])
+            rates[count] = count / seconds
+            size = path.stat().st_size / 2**20
+            lines.append(
+                f"  {count:>7,} records ({size:5.0f} MiB): {count / seconds:9,.0f} records/s, peak memory {peak / 1024:6.1f} MiB"
+            )
+        sample = Path(folder) / f"save-{LARGE}.jsonl"
+        seconds, peak = measure(
+            [sys.executable, "-c", _JSONSCHEMA_LOOP, str(schema), str(sample), str(PEER_SAMPLE)]
+        )
+        peer = PEER_SAMPLE / seconds
+        lines.append(
+            f"  jsonschema loop, first {PEER_SAMPLE:,} records: {peer:9,.0f} records/s, peak memory {peak / 1024:6.1f} MiB"
+        )
+        lines.append(
+            f"  ratio scforhis validate / jsonschema loop: {rates[LARGE] / peer:.0f}x (goal: >= 100,000 records/s)"
+        )
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(main()))

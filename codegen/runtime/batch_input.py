@@ -1,0 +1,295 @@
+"""Reading batches of records: JSON (an array or one object), JSON Lines and CSV, streamed.
+
+Memory stays flat however large the file: JSON is decoded value by value from a sliding buffer
+and CSV row by row. Every record carries its source, its number and the line it starts on, so a
+report can point at it. Unreadable input raises `InputError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+CHUNK = 1 << 16
+FORMATS = ("auto", "json", "jsonl", "csv")
+_DECODER = json.JSONDecoder()
+_SPACE = " \t\r\n"
+
+
+class InputError(Exception):
+    """Input that cannot be read as records; the message is one line, zh-TW and English."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record of a batch and where it came from."""
+
+    source: str
+    number: int
+    line: int
+    payload: Any
+
+
+def open_text(path: str, encoding: str) -> IO[str]:
+    """Open `path` (or `-` for standard input) as text; `utf-8` also accepts a byte-order mark."""
+    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    try:
+        codecs.lookup(codec)
+        if path == "-":
+            return io.TextIOWrapper(sys.stdin.buffer, encoding=codec, newline="")
+        return open(path, encoding=codec, newline="")
+    except LookupError:
+        raise InputError(f"不認得的編碼 unknown encoding: {encoding}") from None
+    except OSError as error:
+        raise InputError(f"無法開啟 cannot open {path}: {error.strerror or error}") from None
+
+
+def detect_format(path: str, first: str) -> str:
+    """The input format from the file name, else from its first non-blank character."""
+    lowered = path.lower()
+    for suffix, kind in (
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+        (".json", "json"),
+        (".csv", "csv"),
+    ):
+        if lowered.endswith(suffix):
+            return kind
+    if first == "[":
+        return "json"
+    return "jsonl" if first == "{" else "csv"
+
+
+class _Buffer:
+    """A sliding window over a text stream that counts the lines it has passed."""
+
+    def __init__(self, stream: IO[str], source: str) -> None:
+        self.stream = stream
+        self.source = source
+        self.text = ""
+        self.position = 0
+        self.line = 1
+        self.eof = False
+
+    def fill(self) -> bool:
+        """Read another chunk; False at the end of the stream."""
+        if self.eof:
+            return False
+        chunk = _read(self.stream, self.source)
+        if not chunk:
+            self.eof = True
+            return False
+        if self.position > CHUNK:
+            self.text, self.position = self.text[self.position :], 0
+        self.text += chunk
+        return True
+
+    def advance(self, index: int) -> None:
+        """Move to `index`, counting the lines passed on the way."""
+        self.line += self.text.count("\n", self.position, index)
+        self.position = index
+
+    def line_at(self, index: int) -> int:
+        return self.line + self.text.count("\n", self.position, index)
+
+    def skip_space(self) -> str:
+        """Skip white space; return the next character, or "" at the end."""
+        while True:
+            start = self.position
+            while self.position < len(self.text) and self.text[self.position] in _SPACE:
+                self.position += 1
+            self.line += self.text.count("\n", start, self.position)
+            if self.position < len(self.text):
+                return self.text[self.position]
+            if not self.fill():
+                return ""
+
+    def value(self) -> tuple[Any, int]:
+        """Decode the JSON value that starts here; return it and its line."""
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, self.position)
+            except json.JSONDecodeError as error:
+                if self.fill():
+                    continue
+                line = self.line_at(error.pos)
+                raise InputError(
+                    f"{self.source} 第 {line} 行 JSON 錯誤 / invalid JSON at line {line}: {error.msg}"
+                ) from None
+            # A number or literal at the end of a chunk may continue in the next one.
+            if end == len(self.text) and not self.eof and self.fill():
+                continue
+            line = self.line
+            self.advance(end)
+            return value, line
+
+
+def _read(stream: IO[str], source: str) -> str:
+    try:
+        chunk = stream.read(CHUNK)
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"{source} 無法以 {error.encoding} 解碼（HIS 匯出常用 Big5，請試 --encoding cp950） / "
+            f"cannot decode as {error.encoding} (HIS exports are often Big5: try --encoding cp950)"
+        ) from None
+    if "\x00" in chunk:
+        raise InputError(
+            f"{source} 看起來是二進位檔，不是文字 / looks like a binary file, not text"
+        )
+    return chunk
+
+
+def _json_records(buffer: _Buffer, as_array: bool) -> Iterator[tuple[int, Any]]:
+    if not as_array:
+        while buffer.skip_space():
+            value, line = buffer.value()
+            yield line, value
+        return
+    if buffer.skip_space() != "[":
+        raise InputError(f"{buffer.source} 不是 JSON 陣列 / is not a JSON array")
+    buffer.advance(buffer.position + 1)
+    if buffer.skip_space() == "]":
+        return
+    while True:
+        if not buffer.skip_space():
+            raise InputError(
+                f"{buffer.source} JSON 陣列未結束（檔案被截斷？） / the JSON array is not closed (truncated?)"
+            )
+        value, line = buffer.value()
+        yield line, value
+        after = buffer.skip_space()
+        if after == "]":
+            return
+        if after != ",":
+            at = buffer.line_at(buffer.position)
+            problem = (
+                "未結束（檔案被截斷？） / is not closed (truncated?)"
+                if not after
+                else f"第 {at} 行缺逗號 / expects a comma at line {at}"
+            )
+            raise InputError(f"{buffer.source} JSON 陣列{problem}")
+        buffer.advance(buffer.position + 1)
+
+
+def _json_lines(stream: IO[str], source: str, first: str) -> Iterator[tuple[int, Any]]:
+    """One JSON value per line: the common export, read line by line (the fast path)."""
+    loads = _fast_loads()
+    for number, line in enumerate(_lines(stream, source, first), start=1):
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            yield number, loads(text)
+        except ValueError as error:
+            raise InputError(
+                f"{source} 第 {number} 行 JSON 錯誤 / invalid JSON at line {number}: {error}"
+            ) from None
+
+
+def _fast_loads() -> Any:
+    """orjson's parser when it is installed (the `cli` extra), else the standard library's."""
+    try:
+        import orjson
+    except ImportError:
+        return json.loads
+    return orjson.loads
+
+
+def _csv_records(
+    stream: IO[str], source: str, known: Iterable[str], first: str
+) -> Iterator[tuple[int, Any]]:
+    lines = _lines(stream, source, first)
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as error:
+        raise InputError(f"{source} CSV 錯誤 / CSV error: {error}") from None
+    names = [name.strip().lstrip("\ufeff") for name in header]
+    folded = {name.lower() for name in known}
+    if not any(name.lower() in folded for name in names):
+        shown = ", ".join(names[:5])
+        raise InputError(
+            f"{source} 的 CSV 標題列沒有任何已知欄位（{shown}…），第一列須為手冊欄位名稱 / "
+            "the CSV header names no known field; its first row must hold the manual's field names"
+        )
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise InputError(
+                f"{source} 第 {reader.line_num} 行 CSV 錯誤 / CSV error at line {reader.line_num}: {error}"
+            ) from None
+        if not any(cell.strip() for cell in row):
+            continue
+        # An empty cell is an absent value: CSV cannot tell empty from missing.
+        record: dict[str, Any] = {
+            name: cell for name, cell in zip(names, row, strict=False) if cell != ""
+        }
+        if len(row) > len(names):
+            record["（多出的欄位 extra cells）"] = ",".join(row[len(names) :])
+        yield reader.line_num, record
+
+
+def _lines(stream: IO[str], source: str, first: str) -> Iterator[str]:
+    pending = first
+    while True:
+        *complete, pending = pending.split("\n")
+        for line in complete:
+            yield line + "\n"
+        chunk = _read(stream, source)
+        if not chunk:
+            break
+        pending += chunk
+    if pending:
+        yield pending
+
+
+def read_records(
+    path: str, *, encoding: str = "utf-8", kind: str = "auto", known: Iterable[str] = ()
+) -> Iterator[Record]:
+    """Every record of one input, streamed. `known` lists the field names a CSV header may use."""
+    stream = open_text(path, encoding)
+    source = "stdin" if path == "-" else path
+    try:
+        buffer = _Buffer(stream, source)
+        first = buffer.skip_space()
+        if not first:
+            return
+        chosen = detect_format(path, first) if kind == "auto" else kind
+        rest = buffer.text[buffer.position :]
+        if chosen == "csv":
+            rows: Iterator[tuple[int, Any]] = _csv_records(stream, source, known, rest)
+        elif first == "{" and _one_line_object(rest):
+            rows = _json_lines(stream, source, rest)
+        else:
+            rows = _json_records(buffer, as_array=first == "[")
+        for number, (line, payload) in enumerate(rows, start=1):
+            yield Record(source, number, line, payload)
+    finally:
+        if path != "-":
+            stream.close()
+
+
+def _one_line_object(text: str) -> bool:
+    """True when the first line holds a whole JSON value: the input is JSON Lines."""
+    first_line = text.split("\n", 1)[0].strip()
+    try:
+        json.loads(first_line)
+    except ValueError:
+        return False
+    return True
+
+
+def known_names(aliases: Mapping[str, str]) -> list[str]:
+    """The names a CSV header may use for an operation, from its alias table."""
+    return sorted(aliases)

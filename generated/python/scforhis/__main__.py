@@ -1,0 +1,11 @@
+# Copied by `make generate` from codegen/runtime/__main__.py; edit it there.
+"""`python -m scforhis`: the `scforhis` command line."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
