@@ -121,7 +121,9 @@ class SandboxApp:
     """The sandbox's Starlette application (`.app`) over the database at `db`.
 
     `clock` (Unix seconds) and `today` are injectable for tests; `endpoints` defaults to the
-    spec's operations. Call `close()` when done, or let the application's shutdown do it.
+    spec's operations. With `bare_route`, `POST /_bare/Save` answers like a successful Save after
+    reading and parsing the body but without validating or storing it: the benchmark's baseline
+    for what routing alone costs. Call `close()` when done, or let the application's shutdown do it.
     """
 
     def __init__(
@@ -132,6 +134,7 @@ class SandboxApp:
         endpoints: Sequence[Endpoint] = ENDPOINTS,
         clock: Callable[[], float] = time.time,
         today: Callable[[], date] = date.today,
+        bare_route: bool = False,
     ) -> None:
         self.config = config
         self.store = Store(db)
@@ -144,8 +147,11 @@ class SandboxApp:
         self._by_path = {"/" + e.operation.path: e for e in self.endpoints}
         # Answers that belong to no operation (an unknown path) use the first JSON operation's format.
         self._fallback = next(e for e in self.endpoints if e.kind == "json")
+        routes = [self._route(e) for e in self.endpoints]
+        if bare_route:
+            routes.append(self._bare_route(self._by_path.get("/Save", self._fallback)))
         self.app = Starlette(
-            routes=[self._route(e) for e in self.endpoints],
+            routes=routes,
             middleware=[Middleware(_PathsIgnoringCase, paths=paths)],
             exception_handlers={
                 404: self._not_found,
@@ -203,6 +209,22 @@ class SandboxApp:
 
         operation = endpoint.operation
         return Route("/" + operation.path, serve, methods=[operation.method], name=operation.name)
+
+    def _bare_route(self, endpoint: Endpoint) -> Route:
+        """The same path through Starlette, the body reader and the answer's format as
+        `endpoint`, with no validation and no storage."""
+
+        async def serve(request: Request) -> Response:
+            started = time.perf_counter()
+            try:
+                await self._payload(endpoint, request)
+                answer = Answer(True, endpoint.success_message)
+            except BadRequest as problem:
+                answer = Answer(False, problem.message, status=problem.status)
+            self._log("bare", answer, started)
+            return self.render(endpoint, answer)
+
+        return Route("/_bare/" + endpoint.operation.path, serve, methods=["POST"], name="bare")
 
     async def _serve(self, endpoint: Endpoint, request: Request) -> Response:
         started = time.perf_counter()
@@ -420,8 +442,9 @@ class SandboxThread:
         *,
         clock: Callable[[], float] = time.time,
         today: Callable[[], date] = date.today,
+        bare_route: bool = False,
     ) -> None:
-        self.sandbox = SandboxApp(config, db, clock=clock, today=today)
+        self.sandbox = SandboxApp(config, db, clock=clock, today=today, bare_route=bare_route)
         # IPPROTO_TCP said outright: asyncio sets TCP_NODELAY only on sockets that say it, and
         # without it each keep-alive answer waits ~40 ms for a delayed ACK (Nagle's algorithm).
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
