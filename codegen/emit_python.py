@@ -13,11 +13,12 @@ from typing import Any
 
 from .emit_client import ClientEmitter, emit_client
 from .emit_sandbox import emit_sandbox
+from .inline import inline_check
 from .model import Condition, Enum, Field, Operation, Rule, Spec
 from .naming import constant_name
 from .patterns import fixed_digits, small_integer_domain, value_pattern
 from .render import render_template
-from .semantics import check_parameters
+from .semantics import RULE_FUNCTIONS, check_parameters
 
 RUNTIME_MODULES = (
     "batch_input",
@@ -48,6 +49,12 @@ RUNTIME_MODULES = (
 
 # How generated code parses a valid value of each kind, for rules that need it.
 _PARSERS = {"gregorian": "parse_gregorian", "roc": "parse_roc"}
+# Runtime checks that themselves refuse any text not in exactly this pattern's shape: a field
+# with that pattern needs no regex before them (one test instead of two on the hot path).
+_SHAPE_CHECKING = {
+    "parse_gregorian": "^[0-9]{4}/[0-9]{2}/[0-9]{2}$",
+    "id_checksum_ok": "^[A-Z][12ABCD89][0-9]{8}$",
+}
 
 
 @dataclass
@@ -68,7 +75,9 @@ class FieldPlan:
     minimum: str | None = None
     maximum: str | None = None
     parser: str | None = None
+    parser_checks_shape: bool = False
     checksum: bool = False
+    checksum_checks_shape: bool = False
     digits: int | None = None
     calendar: str | None = None
     depends: list[dict[str, str]] = dataclasses.field(default_factory=list)
@@ -135,6 +144,8 @@ class PythonEmitter:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.constants = _Constants()
+        # (runtime module, name) pairs the validators import; "" is the package itself.
+        self.imports: set[tuple[str, str]] = {("dates", "parse_gregorian"), ("dates", "parse_roc")}
 
     def info(self, field: Field) -> str:
         args = [field.wire, field.table_name, field.label, field.label_en]
@@ -180,6 +191,7 @@ class PythonEmitter:
             )
             plan.expected = f"{fmt.label!r}, {fmt.label_en!r}"
             plan.checksum = fmt.check == "tw_id_checksum"
+            plan.checksum_checks_shape = _SHAPE_CHECKING["id_checksum_ok"] == pattern
             if fmt.kind in ("integer", "decimal"):
                 plan.minimum, plan.maximum = repr(field.minimum), repr(field.maximum)
             domain = small_integer_domain(field)
@@ -197,6 +209,7 @@ class PythonEmitter:
             plan.digits = fixed_digits(pattern)
             if fmt.kind == "date":
                 plan.parser = _PARSERS[fmt.calendar or "gregorian"]
+                plan.parser_checks_shape = _SHAPE_CHECKING.get(plan.parser) == pattern
             plan.calendar = fmt.calendar
         for dependent in field.depends:
             plan.depends.append(
@@ -226,13 +239,20 @@ class PythonEmitter:
                 values[name] = variable
             else:
                 values[name] = repr(value)
-        # Positional, in the check's own parameter order: the cheapest call Python makes.
-        arguments = [values[name] for name in check_parameters(rule.check)]
+        parameters = check_parameters(rule.check)
+        inlined = inline_check(RULE_FUNCTIONS[rule.check], {p: values[p] for p in parameters})
+        if inlined is not None:
+            call = inlined.expression
+            self.imports.update(inlined.imports)
+        else:
+            # Positional, in the check's own parameter order: the cheapest call Python makes.
+            call = f"rules.{rule.check}({', '.join(values[p] for p in parameters)})"
+            self.imports.add(("", "rules"))
         return RulePlan(
             rule=rule,
             guard=" and ".join(guards) if guards else "True",
             prelude=prelude,
-            call=f"rules.{rule.check}({', '.join(arguments)})",
+            call=call,
             info=plans[rule.field.key].info,
             target="errors" if rule.severity == "error" else "warnings",
         )
@@ -323,6 +343,10 @@ class PythonEmitter:
             constants=self.constants.items,
             score_functions=score_functions,
             has_ftnd=ftnd is not None,
+            imports={
+                module: sorted(name for m, name in self.imports if m == module)
+                for module in sorted({m for m, _ in self.imports})
+            },
         )
 
     def init_module(self) -> str:

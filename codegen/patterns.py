@@ -34,7 +34,7 @@ def value_pattern(field: Field) -> str | None:
     return fmt.pattern
 
 
-def small_integer_domain(field: Field, limit: int = 256) -> tuple[int, int] | None:
+def small_integer_domain(field: Field, limit: int = 512) -> tuple[int, int] | None:
     """The (lowest, highest) whole-number values of a number field when there are few of them.
 
     The validator turns such a domain into one dict look-up; spellings outside it (leading zeros,

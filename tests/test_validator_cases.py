@@ -291,3 +291,17 @@ def test_issue_and_result_render_readably() -> None:
 def test_unknown_operation_is_reported() -> None:
     result = scforhis.validate("GetSign", {})
     assert result.errors[0].code == "operation" and "GetSCDataB" in result.errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [(["1"], "list"), ({"code": "1"}, "dict"), ({"1"}, "set"), (1, "int"), (1.0, "float")],
+)
+def test_values_of_the_wrong_type_in_looked_up_fields(value: object, kind: str) -> None:
+    # Enum and small-number fields are looked up in sets before their type is checked; a value
+    # that cannot be hashed must still be reported as a wrong type, with every other problem.
+    payload = {**SAVE, "curE_TYPE": value, "examyear": value, "id": "A123456788"}
+    result = scforhis.validate_save(payload, today=TODAY)
+    found = {(issue.field, issue.code) for issue in result.errors}
+    assert found == {("curE_TYPE", "type"), ("examyear", "type"), ("id", "checksum")}
+    assert all(f"got {kind}" in issue.message_en for issue in result.errors if issue.code == "type")

@@ -18,38 +18,33 @@ LETTER_VALUES = {
 # The first letter's part of the sum, and the second character's value (digit, or A-D as 0-3).
 _LEAD = {letter: value // 10 + (value % 10) * 9 for letter, value in LETTER_VALUES.items()}
 _SECOND = {"A": 0, "B": 1, "C": 2, "D": 3, **{str(digit): digit for digit in range(10)}}
-# Weights 7..1 of the third to ninth characters and 1 of the check digit sum to 29; each ASCII
-# digit's ord() carries an extra 48, taken off once. Straight-line because validators call this
-# for every record.
-_ORD_OFFSET = 48 * 29
-
-
-def _weighted_sum(text: str) -> int:
-    """The checksum sum over the first ten characters (the check digit included when present)."""
-    o = ord
-    return (
-        _LEAD[text[0]]
-        + 8 * _SECOND[text[1]]
-        + 7 * o(text[2])
-        + 6 * o(text[3])
-        + 5 * o(text[4])
-        + 4 * o(text[5])
-        + 3 * o(text[6])
-        + 2 * o(text[7])
-        + o(text[8])
-        + o(text[9])
-        - _ORD_OFFSET
-    )
+# The sum in look-ups, because validators check every record's IDs: the first two characters
+# together, then the digits in threes (weights 7 6 5, then 4 3 2) and the last two (weights 1 1).
+# The tables hold exactly the pattern's characters, so a missing key means a malformed ID.
+_PAIR = {a + b: lead + 8 * _SECOND[b] for a, lead in _LEAD.items() for b in "12ABCD89"}
+_TRIPLES_765 = {f"{n:03d}": 7 * (n // 100) + 6 * (n // 10 % 10) + 5 * (n % 10) for n in range(1000)}
+_TRIPLES_432 = {f"{n:03d}": 4 * (n // 100) + 3 * (n // 10 % 10) + 2 * (n % 10) for n in range(1000)}
+_PAIRS_11 = {f"{n:02d}": n // 10 + n % 10 for n in range(100)}
 
 
 def id_checksum_ok(text: str) -> bool:
-    """True when the check digit of a 10-character ID in the pattern's shape is right."""
-    return _weighted_sum(text) % 10 == 0
+    """True when `text` is in the pattern's shape (`[A-Z][12ABCD89]` and eight ASCII digits)
+    and its check digit is right."""
+    if len(text) != 10:
+        return False
+    try:
+        total = _PAIR[text[:2]] + _TRIPLES_765[text[2:5]] + _TRIPLES_432[text[5:8]]
+        return (total + _PAIRS_11[text[8:]]) % 10 == 0
+    except KeyError:
+        return False
 
 
 def check_digit(first_nine: str) -> str:
     """The check digit that completes `first_nine` (`A12345678` -> `9`)."""
-    return str(-_weighted_sum(first_nine + "0") % 10)
+    for digit in "0123456789":
+        if id_checksum_ok(first_nine + digit):
+            return digit
+    raise ValueError(f"not the first nine characters of an ID: {mask_id(first_nine)}")
 
 
 def id_kind(text: str) -> str:

@@ -31,12 +31,12 @@ class FieldInfo:
         return value if len(value) <= 40 else value[:37] + "..."
 
 
-@dataclass(frozen=True, slots=True)
-class Issue:
+class Issue(NamedTuple):
     """One problem (error) or remark (warning) about one field of a payload.
 
     `code` is stable for programs: required, blank, type, enum, pattern, checksum, date, range,
-    count, cross_field, policy, unknown_field, duplicate_field, payload, operation.
+    count, cross_field, policy, unknown_field, duplicate_field, payload, operation. A named tuple
+    (immutable, and the cheapest object to build) because invalid exports have many.
     """
 
     field: str
@@ -104,10 +104,14 @@ class ValidationResult(NamedTuple):
         }
 
 
+# Builds an Issue without the named tuple's Python-level __new__ (invalid exports have many).
+_new = tuple.__new__
+
+
 def _issue(
     info: FieldInfo, code: str, message: str, message_en: str, severity: str = "error"
 ) -> Issue:
-    return Issue(info.wire, info.label, code, message, message_en, severity)
+    return _new(Issue, (info.wire, info.label, code, message, message_en, severity, None))
 
 
 def required(info: FieldInfo, when: str = "", when_en: str = "") -> Issue:
@@ -134,9 +138,22 @@ def blank(info: FieldInfo, when: str = "", when_en: str = "") -> Issue:
     return _issue(info, "blank", f"「{info.label}」不可空白", f"{info.label_en} must not be blank")
 
 
+class Unhashable:
+    """Stands in for a value that cannot be hashed (a list, a JSON object), so that the
+    validator's set look-ups can meet it; `wrong_type` reports the value's own type."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Unhashable({type(self.value).__name__})"
+
+
 def wrong_type(info: FieldInfo, value: object) -> Issue:
     """The value is not a string (the service binds every field as a string)."""
-    kind = type(value).__name__
+    kind = type(value.value if type(value) is Unhashable else value).__name__
     return _issue(
         info,
         "type",
@@ -208,7 +225,7 @@ def rule_issue(
     info: FieldInfo, rule: str, code: str, severity: str, message: str, message_en: str
 ) -> Issue:
     """A finding of one of the spec's rules (cross-field check or programme policy)."""
-    return Issue(info.wire, info.label, code, message, message_en, severity, rule)
+    return _new(Issue, (info.wire, info.label, code, message, message_en, severity, rule))
 
 
 def not_an_object(operation: str, payload: object) -> Issue:

@@ -10,7 +10,7 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
-from .issues import Issue
+from .issues import Issue, Unhashable
 
 
 def _unknown(key: str, suggestion: str | None, labels: Mapping[str, str]) -> Issue:
@@ -70,4 +70,21 @@ def canonical_keys(
                 )
             )
         result[wire] = value
+    return result
+
+
+def hashable_values(payload: Mapping[Any, Any]) -> dict[Any, Any]:
+    """`payload` with each value that cannot be hashed wrapped in `Unhashable`.
+
+    Validators look values up in sets before checking their type (most values are valid
+    strings); a list or an object where a string belongs makes that look-up raise, and the
+    validator then checks this copy instead, where such values are plainly of the wrong type.
+    """
+    result: dict[Any, Any] = {}
+    for key, value in payload.items():
+        try:
+            hash(value)
+        except TypeError:
+            value = Unhashable(value)
+        result[key] = value
     return result

@@ -2,8 +2,8 @@
 """Dates in the two calendars the API uses: Gregorian `YYYY/MM/DD` and ROC `YYY/MM/DD`.
 
 ROC year N is Gregorian year N + 1911, so leap years follow the Gregorian year. The parsers
-expect text that already matched its format's pattern and answer None for a day that does not
-exist (`2023/02/29`, `112/02/29`).
+answer None for a day that does not exist (`2023/02/29`, `112/02/29`); `parse_roc` expects text
+that already matched its format's pattern, `parse_gregorian` checks the shape itself.
 """
 
 from __future__ import annotations
@@ -14,9 +14,13 @@ ROC_OFFSET = 1911
 
 
 def parse_gregorian(text: str) -> date | None:
-    """Return the day `YYYY/MM/DD` names, or None if there is no such day."""
+    """Return the day `YYYY/MM/DD` names, or None if there is no such day or `text` is not in
+    exactly that shape (four, two and two ASCII digits with slashes)."""
+    if len(text) != 10 or text[4] != "/" or text[7] != "/":
+        return None
     try:
-        # The pattern has fixed the shape to ASCII digits, so ISO parsing is exact (and fast).
+        # With the slashes where they belong, fromisoformat accepts only YYYY-MM-DD in ASCII
+        # digits, so this is the pattern's test and the calendar's in one (and fast).
         return date.fromisoformat(text.replace("/", "-"))
     except ValueError:
         return None

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from . import rules
-from .dates import parse_gregorian, parse_roc
+from .dates import age_on, parse_gregorian, parse_roc
 from .idnumbers import id_checksum_ok
 from .issues import (
     FieldInfo,
@@ -30,7 +30,7 @@ from .issues import (
     rule_issue,
     wrong_type,
 )
-from .keys import canonical_keys
+from .keys import canonical_keys, hashable_values
 from .values import date_issue, decimal_issue, integer_issue
 
 F_GET_TOKEN_ID_ID = FieldInfo("id", "id", "帳號", "Account", "secret")
@@ -87,6 +87,7 @@ RE_HEIGHT = re.compile("^[0-9]{1,3}(\\.[0-9]{1,2})?$")
 NUMBER_HEIGHT = {str(n): float(n) for n in range(50, 251)}
 F_BASE_WEIGHT = FieldInfo("basE_WEIGHT", "BASE_WEIGHT", "體重（公斤）", "Weight (kg)")
 RE_BASE_WEIGHT = re.compile("^[0-9]{1,3}(\\.[0-9]{1,2})?$")
+NUMBER_BASE_WEIGHT = {str(n): float(n) for n in range(20, 301)}
 F_CURE_WEEK = FieldInfo(
     "curE_WEEK", "CURE_WEEK", "用藥週數／衛教序號", "Weeks of medication / education session number"
 )
@@ -412,7 +413,9 @@ def _validate_get_token_id(
     elif not v.strip():
         errors.append(blank(F_GET_TOKEN_ID_PWD))
 
-    return ValidationResult(operation, tuple(errors), tuple(warnings))
+    if errors or warnings:
+        return new_result(ValidationResult, (operation, tuple(errors), tuple(warnings)))
+    return CLEAN[operation]
 
 
 def validate_get_token_id(payload: object, *, today: date | None = None) -> ValidationResult:
@@ -495,7 +498,7 @@ def _validate_get_sc_data_b(
         errors.append(required(F_GET_SCDATA_B_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_ID, v))
-    elif RE_TW_ID.fullmatch(v) is not None and id_checksum_ok(v):
+    elif id_checksum_ok(v):
         pass
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_ID))
@@ -537,12 +540,12 @@ def _validate_get_sc_data_b(
 
     # type 治療類別
     v = get("type")
-    if v is None:
+    if v in ENUM_CURE_TYPE:
+        pass
+    elif v is None:
         errors.append(required(F_GET_SCDATA_B_TYPE))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_TYPE, v))
-    elif v in ENUM_CURE_TYPE:
-        pass
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_TYPE))
     else:
@@ -579,11 +582,7 @@ def _validate_get_sc_data_b(
         )
 
     # query_visit_not_before_birth
-    if (
-        p_birthday is not None
-        and p_func_date is not None
-        and not rules.not_before(p_birthday, p_func_date)
-    ):
+    if p_birthday is not None and p_func_date is not None and not (p_func_date >= p_birthday):
         errors.append(
             rule_issue(
                 F_GET_SCDATA_B_FUNCDATE,
@@ -599,7 +598,7 @@ def _validate_get_sc_data_b(
         c_query_medication
         and p_birthday is not None
         and p_func_date is not None
-        and not rules.age_at_least(p_birthday, p_func_date, 18)
+        and not (age_on(p_birthday, p_func_date) >= 18)
     ):
         warnings.append(
             rule_issue(
@@ -611,7 +610,9 @@ def _validate_get_sc_data_b(
                 "Patients under 18 are not eligible for cessation medication; use education",
             )
         )
-    return ValidationResult(operation, tuple(errors), tuple(warnings))
+    if errors or warnings:
+        return new_result(ValidationResult, (operation, tuple(errors), tuple(warnings)))
+    return CLEAN[operation]
 
 
 def validate_get_sc_data_b(payload: object, *, today: date | None = None) -> ValidationResult:
@@ -687,7 +688,7 @@ def _validate_save(
         errors.append(required(F_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_ID, v))
-    elif RE_TW_ID.fullmatch(v) is not None and id_checksum_ok(v):
+    elif id_checksum_ok(v):
         pass
     elif not v.strip():
         errors.append(blank(F_ID))
@@ -711,10 +712,7 @@ def _validate_save(
         errors.append(required(F_BIRTHDAY))
     elif type(v) is not str:
         errors.append(wrong_type(F_BIRTHDAY, v))
-    elif (
-        RE_GREGORIAN_DATE.fullmatch(v) is not None
-        and (p_birthday := parse_gregorian(v)) is not None
-    ):
+    elif (p_birthday := parse_gregorian(v)) is not None:
         pass
     elif not v.strip():
         errors.append(blank(F_BIRTHDAY))
@@ -737,10 +735,7 @@ def _validate_save(
         errors.append(required(F_FUNC_DATE))
     elif type(v) is not str:
         errors.append(wrong_type(F_FUNC_DATE, v))
-    elif (
-        RE_GREGORIAN_DATE.fullmatch(v) is not None
-        and (p_func_date := parse_gregorian(v)) is not None
-    ):
+    elif (p_func_date := parse_gregorian(v)) is not None:
         pass
     elif not v.strip():
         errors.append(blank(F_FUNC_DATE))
@@ -762,7 +757,7 @@ def _validate_save(
         errors.append(required(F_PRSN_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_PRSN_ID, v))
-    elif RE_TW_ID.fullmatch(v) is not None and id_checksum_ok(v):
+    elif id_checksum_ok(v):
         pass
     elif not v.strip():
         errors.append(blank(F_PRSN_ID))
@@ -781,12 +776,12 @@ def _validate_save(
 
     # curE_STAGE 療程序號
     v = get("curE_STAGE")
-    if v is None:
+    if v in INT_CURE_STAGE:
+        pass
+    elif v is None:
         errors.append(required(F_CURE_STAGE))
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_STAGE, v))
-    elif v in INT_CURE_STAGE:
-        pass
     elif not v.strip():
         errors.append(blank(F_CURE_STAGE))
     else:
@@ -805,12 +800,12 @@ def _validate_save(
     # examyear 療程年度
     p_examyear: Any = None
     v = get("examyear")
-    if v is None:
+    if v in INT_EXAMYEAR:
+        p_examyear = INT_EXAMYEAR[v]
+    elif v is None:
         errors.append(required(F_EXAMYEAR))
     elif type(v) is not str:
         errors.append(wrong_type(F_EXAMYEAR, v))
-    elif v in INT_EXAMYEAR:
-        p_examyear = INT_EXAMYEAR[v]
     elif not v.strip():
         errors.append(blank(F_EXAMYEAR))
     else:
@@ -829,13 +824,13 @@ def _validate_save(
     # SMOKE_YEAR 抽菸年數
     p_smoke_year: Any = None
     v = get("smokE_YEAR")
-    if v is None:
+    if v in INT_SMOKE_YEAR:
+        p_smoke_year = INT_SMOKE_YEAR[v]
+    elif v is None:
         if c_first_visit:
             errors.append(required(F_SMOKE_YEAR, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_SMOKE_YEAR, v))
-    elif v in INT_SMOKE_YEAR:
-        p_smoke_year = INT_SMOKE_YEAR[v]
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_SMOKE_YEAR, *WHEN_FIRST_VISIT))
@@ -854,13 +849,13 @@ def _validate_save(
 
     # SMOKE_MON 抽菸月數
     v = get("smokE_MON")
-    if v is None:
+    if v in INT_SMOKE_MON:
+        pass
+    elif v is None:
         if c_first_visit:
             errors.append(required(F_SMOKE_MON, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_SMOKE_MON, v))
-    elif v in INT_SMOKE_MON:
-        pass
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_SMOKE_MON, *WHEN_FIRST_VISIT))
@@ -880,12 +875,12 @@ def _validate_save(
     # SMOKE_DAY_NUM 每日抽菸支數
     p_smoke_day_num: Any = None
     v = get("smokE_DAY_NUM")
-    if v is None:
+    if v in INT_SMOKE_DAY_NUM:
+        p_smoke_day_num = INT_SMOKE_DAY_NUM[v]
+    elif v is None:
         errors.append(required(F_SMOKE_DAY_NUM))
     elif type(v) is not str:
         errors.append(wrong_type(F_SMOKE_DAY_NUM, v))
-    elif v in INT_SMOKE_DAY_NUM:
-        p_smoke_day_num = INT_SMOKE_DAY_NUM[v]
     elif not v.strip():
         errors.append(blank(F_SMOKE_DAY_NUM))
     else:
@@ -903,13 +898,13 @@ def _validate_save(
 
     # HEIGHT 身高（公分）
     v = get("height")
-    if v is None:
+    if v in NUMBER_HEIGHT:
+        pass
+    elif v is None:
         if c_first_visit:
             errors.append(required(F_HEIGHT, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_HEIGHT, v))
-    elif v in NUMBER_HEIGHT:
-        pass
     elif RE_HEIGHT.fullmatch(v) is not None and 50 <= float(v) <= 250:
         pass
     elif not v.strip():
@@ -929,7 +924,9 @@ def _validate_save(
 
     # BASE_WEIGHT 體重（公斤）
     v = get("basE_WEIGHT")
-    if v is None:
+    if v in NUMBER_BASE_WEIGHT:
+        pass
+    elif v is None:
         if c_first_visit:
             errors.append(required(F_BASE_WEIGHT, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
@@ -954,12 +951,12 @@ def _validate_save(
     # CURE_WEEK 用藥週數／衛教序號
     p_cure_week: Any = None
     v = get("curE_WEEK")
-    if v is None:
+    if v in INT_CURE_WEEK:
+        p_cure_week = INT_CURE_WEEK[v]
+    elif v is None:
         errors.append(required(F_CURE_WEEK))
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_WEEK, v))
-    elif v in INT_CURE_WEEK:
-        p_cure_week = INT_CURE_WEEK[v]
     elif not v.strip():
         errors.append(blank(F_CURE_WEEK))
     else:
@@ -988,12 +985,12 @@ def _validate_save(
     # WEEK_TOT 總用藥週數／衛教序號
     p_week_tot: Any = None
     v = get("weeK_TOT")
-    if v is None:
+    if v in INT_WEEK_TOT:
+        p_week_tot = INT_WEEK_TOT[v]
+    elif v is None:
         errors.append(required(F_WEEK_TOT))
     elif type(v) is not str:
         errors.append(wrong_type(F_WEEK_TOT, v))
-    elif v in INT_WEEK_TOT:
-        p_week_tot = INT_WEEK_TOT[v]
     elif not v.strip():
         errors.append(blank(F_WEEK_TOT))
     else:
@@ -1004,13 +1001,13 @@ def _validate_save(
     # SMOKE_FIRST 成癮度：起床後多久抽第一支菸
     p_smoke_first: Any = None
     v = get("smokE_FIRST")
-    if v is None:
+    if v in ENUM_SMOKE_FIRST:
+        p_smoke_first = v
+    elif v is None:
         if c_first_visit:
             errors.append(required(F_SMOKE_FIRST, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_SMOKE_FIRST, v))
-    elif v in ENUM_SMOKE_FIRST:
-        p_smoke_first = v
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_SMOKE_FIRST, *WHEN_FIRST_VISIT))
@@ -1027,13 +1024,13 @@ def _validate_save(
     # SMOKE_STOP 成癮度：在禁菸區不能吸菸會讓您難以忍受
     p_smoke_stop: Any = None
     v = get("smokE_STOP")
-    if v is None:
+    if v in ENUM_NO_YES:
+        p_smoke_stop = v
+    elif v is None:
         if c_first_visit:
             errors.append(required(F_SMOKE_STOP, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_SMOKE_STOP, v))
-    elif v in ENUM_NO_YES:
-        p_smoke_stop = v
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_SMOKE_STOP, *WHEN_FIRST_VISIT))
@@ -1043,13 +1040,13 @@ def _validate_save(
     # SMOKE_NO_GP 成癮度：哪根菸是您最難放棄的
     p_smoke_no_gp: Any = None
     v = get("smokE_NO_GP")
-    if v is None:
+    if v in ENUM_SMOKE_NO_GP:
+        p_smoke_no_gp = v
+    elif v is None:
         if c_first_visit:
             errors.append(required(F_SMOKE_NO_GP, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_SMOKE_NO_GP, v))
-    elif v in ENUM_SMOKE_NO_GP:
-        p_smoke_no_gp = v
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_SMOKE_NO_GP, *WHEN_FIRST_VISIT))
@@ -1066,13 +1063,13 @@ def _validate_save(
     # SMOKE_MUCH 成癮度：每日最多/支
     p_smoke_much: Any = None
     v = get("smokE_MUCH")
-    if v is None:
+    if v in ENUM_SMOKE_MUCH:
+        p_smoke_much = v
+    elif v is None:
         if c_first_visit:
             errors.append(required(F_SMOKE_MUCH, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_SMOKE_MUCH, v))
-    elif v in ENUM_SMOKE_MUCH:
-        p_smoke_much = v
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_SMOKE_MUCH, *WHEN_FIRST_VISIT))
@@ -1089,13 +1086,13 @@ def _validate_save(
     # SMOKE_BED 成癮度：起床後的幾小時內是您一天中抽最多支菸的時候
     p_smoke_bed: Any = None
     v = get("smokE_BED")
-    if v is None:
+    if v in ENUM_NO_YES:
+        p_smoke_bed = v
+    elif v is None:
         if c_first_visit:
             errors.append(required(F_SMOKE_BED, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_SMOKE_BED, v))
-    elif v in ENUM_NO_YES:
-        p_smoke_bed = v
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_SMOKE_BED, *WHEN_FIRST_VISIT))
@@ -1105,13 +1102,13 @@ def _validate_save(
     # SMOKE_SICK 成癮度：當您嚴重生病，幾乎整天臥病在床時還抽菸
     p_smoke_sick: Any = None
     v = get("smokE_SICK")
-    if v is None:
+    if v in ENUM_NO_YES:
+        p_smoke_sick = v
+    elif v is None:
         if c_first_visit:
             errors.append(required(F_SMOKE_SICK, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_SMOKE_SICK, v))
-    elif v in ENUM_NO_YES:
-        p_smoke_sick = v
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_SMOKE_SICK, *WHEN_FIRST_VISIT))
@@ -1120,13 +1117,13 @@ def _validate_save(
 
     # CURE_AGREE 同意治療（初診）
     v = get("curE_AGREE")
-    if v is None:
+    if v in ENUM_CURE_AGREE:
+        pass
+    elif v is None:
         if c_first_visit:
             errors.append(required(F_CURE_AGREE, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_AGREE, v))
-    elif v in ENUM_CURE_AGREE:
-        pass
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_CURE_AGREE, *WHEN_FIRST_VISIT))
@@ -1137,13 +1134,13 @@ def _validate_save(
 
     # CURE_AGREE2 已告知，但只同意除「邀請參與癌症篩檢及其他健康促進服務」外之事項
     v = get("curE_AGREE2")
-    if v is None:
+    if v in ENUM_YES_NO:
+        pass
+    elif v is None:
         if c_first_visit:
             errors.append(required(F_CURE_AGREE2, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_AGREE2, v))
-    elif v in ENUM_YES_NO:
-        pass
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_CURE_AGREE2, *WHEN_FIRST_VISIT))
@@ -1152,12 +1149,12 @@ def _validate_save(
 
     # CO_CHECK CO 檢測值
     v = get("cO_CHECK")
-    if v is None:
+    if v in INT_CO_CHECK:
+        pass
+    elif v is None:
         pass
     elif type(v) is not str:
         errors.append(wrong_type(F_CO_CHECK, v))
-    elif v in INT_CO_CHECK:
-        pass
     elif not v.strip():
         pass
     else:
@@ -1167,12 +1164,12 @@ def _validate_save(
 
     # CASE_SOURCE 個案來源
     v = get("casE_SOURCE")
-    if v is None:
+    if v in ENUM_CASE_SOURCE:
+        pass
+    elif v is None:
         errors.append(required(F_CASE_SOURCE))
     elif type(v) is not str:
         errors.append(wrong_type(F_CASE_SOURCE, v))
-    elif v in ENUM_CASE_SOURCE:
-        pass
     elif not v.strip():
         errors.append(blank(F_CASE_SOURCE))
     else:
@@ -1187,12 +1184,12 @@ def _validate_save(
 
     # CURE_TYPE 治療類別
     v = get("curE_TYPE")
-    if v is None:
+    if v in ENUM_CURE_TYPE:
+        pass
+    elif v is None:
         errors.append(required(F_CURE_TYPE))
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_TYPE, v))
-    elif v in ENUM_CURE_TYPE:
-        pass
     elif not v.strip():
         errors.append(blank(F_CURE_TYPE))
     else:
@@ -1204,12 +1201,12 @@ def _validate_save(
 
     # CASE_KIND 特殊身分別
     v = get("casE_KIND")
-    if v is None:
+    if v in ENUM_CASE_KIND:
+        pass
+    elif v is None:
         errors.append(required(F_CASE_KIND))
     elif type(v) is not str:
         errors.append(wrong_type(F_CASE_KIND, v))
-    elif v in ENUM_CASE_KIND:
-        pass
     elif not v.strip():
         errors.append(blank(F_CASE_KIND))
     else:
@@ -1286,11 +1283,7 @@ def _validate_save(
         pass
 
     # visit_not_before_birth
-    if (
-        p_birthday is not None
-        and p_func_date is not None
-        and not rules.not_before(p_birthday, p_func_date)
-    ):
+    if p_birthday is not None and p_func_date is not None and not (p_func_date >= p_birthday):
         errors.append(
             rule_issue(
                 F_FUNC_DATE,
@@ -1302,7 +1295,7 @@ def _validate_save(
             )
         )
     # visit_not_in_future
-    if p_func_date is not None and not rules.not_in_future(p_func_date, today):
+    if p_func_date is not None and not (p_func_date <= today):
         errors.append(
             rule_issue(
                 F_FUNC_DATE,
@@ -1314,7 +1307,7 @@ def _validate_save(
             )
         )
     # birthday_not_in_future
-    if p_birthday is not None and not rules.not_in_future(p_birthday, today):
+    if p_birthday is not None and not (p_birthday <= today):
         errors.append(
             rule_issue(
                 F_BIRTHDAY,
@@ -1329,7 +1322,7 @@ def _validate_save(
     if (
         p_birthday is not None
         and p_func_date is not None
-        and not rules.age_at_most(p_birthday, p_func_date, 120)
+        and not (age_on(p_birthday, p_func_date) <= 120)
     ):
         errors.append(
             rule_issue(
@@ -1346,7 +1339,7 @@ def _validate_save(
         p_smoke_year is not None
         and p_birthday is not None
         and p_func_date is not None
-        and not rules.years_within_age(p_smoke_year, p_birthday, p_func_date)
+        and not (p_smoke_year <= age_on(p_birthday, p_func_date))
     ):
         errors.append(
             rule_issue(
@@ -1362,7 +1355,7 @@ def _validate_save(
     if (
         p_cure_item is not None
         and p_cure_num is not None
-        and not rules.same_count(p_cure_item, p_cure_num)
+        and not (len(p_cure_item) == len(p_cure_num))
     ):
         errors.append(
             rule_issue(
@@ -1395,7 +1388,7 @@ def _validate_save(
         c_medication
         and p_birthday is not None
         and p_func_date is not None
-        and not rules.age_at_least(p_birthday, p_func_date, 18)
+        and not (age_on(p_birthday, p_func_date) >= 18)
     ):
         warnings.append(
             rule_issue(
@@ -1429,7 +1422,7 @@ def _validate_save(
             )
             else None
         )
-        if not rules.score_or_count_at_least(p_smoke_day_num, s_ftnd, 4, 10):
+        if not (s_ftnd is None or s_ftnd >= 4 or p_smoke_day_num >= 10):
             warnings.append(
                 rule_issue(
                     F_CURE_TYPE,
@@ -1441,7 +1434,7 @@ def _validate_save(
                 )
             )
     # medication_pregnant: domain-facts.md, the programme (pregnant women get education)
-    if c_medication and c_pregnant and not rules.never():
+    if c_medication and c_pregnant and not (False):
         warnings.append(
             rule_issue(
                 F_CURE_TYPE,
@@ -1453,7 +1446,7 @@ def _validate_save(
             )
         )
     # medication_over_8_weeks: domain-facts.md, the programme (health99.hpa.gov.tw news 10047)
-    if c_medication and p_week_tot is not None and not rules.at_most(p_week_tot, 8):
+    if c_medication and p_week_tot is not None and not (p_week_tot <= 8):
         warnings.append(
             rule_issue(
                 F_WEEK_TOT,
@@ -1464,7 +1457,9 @@ def _validate_save(
                 "A course has at most 8 weeks of medication",
             )
         )
-    return ValidationResult(operation, tuple(errors), tuple(warnings))
+    if errors or warnings:
+        return new_result(ValidationResult, (operation, tuple(errors), tuple(warnings)))
+    return CLEAN[operation]
 
 
 def validate_save(payload: object, *, today: date | None = None) -> ValidationResult:
@@ -1546,7 +1541,7 @@ def _validate_delete(
         errors.append(required(F_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_ID, v))
-    elif RE_TW_ID.fullmatch(v) is not None and id_checksum_ok(v):
+    elif id_checksum_ok(v):
         pass
     elif not v.strip():
         errors.append(blank(F_ID))
@@ -1570,10 +1565,7 @@ def _validate_delete(
         errors.append(required(F_BIRTHDAY))
     elif type(v) is not str:
         errors.append(wrong_type(F_BIRTHDAY, v))
-    elif (
-        RE_GREGORIAN_DATE.fullmatch(v) is not None
-        and (p_birthday := parse_gregorian(v)) is not None
-    ):
+    elif (p_birthday := parse_gregorian(v)) is not None:
         pass
     elif not v.strip():
         errors.append(blank(F_BIRTHDAY))
@@ -1596,10 +1588,7 @@ def _validate_delete(
         errors.append(required(F_FUNC_DATE))
     elif type(v) is not str:
         errors.append(wrong_type(F_FUNC_DATE, v))
-    elif (
-        RE_GREGORIAN_DATE.fullmatch(v) is not None
-        and (p_func_date := parse_gregorian(v)) is not None
-    ):
+    elif (p_func_date := parse_gregorian(v)) is not None:
         pass
     elif not v.strip():
         errors.append(blank(F_FUNC_DATE))
@@ -1617,12 +1606,12 @@ def _validate_delete(
 
     # curE_STAGE 療程序號
     v = get("curE_STAGE")
-    if v is None:
+    if v in INT_CURE_STAGE:
+        pass
+    elif v is None:
         errors.append(required(F_CURE_STAGE))
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_STAGE, v))
-    elif v in INT_CURE_STAGE:
-        pass
     elif not v.strip():
         errors.append(blank(F_CURE_STAGE))
     else:
@@ -1640,12 +1629,12 @@ def _validate_delete(
 
     # CURE_TYPE 治療類別
     v = get("curE_TYPE")
-    if v is None:
+    if v in ENUM_CURE_TYPE:
+        pass
+    elif v is None:
         errors.append(required(F_CURE_TYPE))
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_TYPE, v))
-    elif v in ENUM_CURE_TYPE:
-        pass
     elif not v.strip():
         errors.append(blank(F_CURE_TYPE))
     else:
@@ -1661,7 +1650,7 @@ def _validate_delete(
         pass
     elif type(v) is not str:
         errors.append(wrong_type(F_PRSN_ID, v))
-    elif RE_TW_ID.fullmatch(v) is not None and id_checksum_ok(v):
+    elif id_checksum_ok(v):
         pass
     elif not v.strip():
         pass
@@ -1681,12 +1670,12 @@ def _validate_delete(
     # examyear 療程年度
     p_examyear: Any = None
     v = get("examyear")
-    if v is None:
+    if v in INT_EXAMYEAR:
+        p_examyear = INT_EXAMYEAR[v]
+    elif v is None:
         pass
     elif type(v) is not str:
         errors.append(wrong_type(F_EXAMYEAR, v))
-    elif v in INT_EXAMYEAR:
-        p_examyear = INT_EXAMYEAR[v]
     elif not v.strip():
         pass
     else:
@@ -1703,11 +1692,7 @@ def _validate_delete(
         )
 
     # visit_not_before_birth
-    if (
-        p_birthday is not None
-        and p_func_date is not None
-        and not rules.not_before(p_birthday, p_func_date)
-    ):
+    if p_birthday is not None and p_func_date is not None and not (p_func_date >= p_birthday):
         errors.append(
             rule_issue(
                 F_FUNC_DATE,
@@ -1719,7 +1704,7 @@ def _validate_delete(
             )
         )
     # birthday_not_in_future
-    if p_birthday is not None and not rules.not_in_future(p_birthday, today):
+    if p_birthday is not None and not (p_birthday <= today):
         errors.append(
             rule_issue(
                 F_BIRTHDAY,
@@ -1734,7 +1719,7 @@ def _validate_delete(
     if (
         p_birthday is not None
         and p_func_date is not None
-        and not rules.age_at_most(p_birthday, p_func_date, 120)
+        and not (age_on(p_birthday, p_func_date) <= 120)
     ):
         errors.append(
             rule_issue(
@@ -1762,7 +1747,9 @@ def _validate_delete(
                 "The course year is neither the visit's ROC year nor the year before",
             )
         )
-    return ValidationResult(operation, tuple(errors), tuple(warnings))
+    if errors or warnings:
+        return new_result(ValidationResult, (operation, tuple(errors), tuple(warnings)))
+    return CLEAN[operation]
 
 
 def validate_delete(payload: object, *, today: date | None = None) -> ValidationResult:
@@ -1784,7 +1771,13 @@ def _run(
         return ValidationResult(operation, (not_an_object(operation, payload),))
     try:
         return check(payload, today, operation)
+    except TypeError:
+        pass  # a value that cannot be hashed met a set look-up: check again with it wrapped
     except Exception as error:  # noqa: BLE001 - a validator reports, it never raises
+        return ValidationResult(operation, (unreadable(operation, error),))
+    try:
+        return check(hashable_values(payload), today, operation)
+    except Exception as error:  # noqa: BLE001
         return ValidationResult(operation, (unreadable(operation, error),))
 
 
@@ -1808,6 +1801,10 @@ VALIDATORS: dict[str, Callable[..., ValidationResult]] = {
     "Delete": validate_delete,
 }
 OPERATION_NAMES = tuple(VALIDATORS)
+# The result of a payload without a problem is the same every time, so one is built ahead.
+CLEAN = {name: ValidationResult(name) for name in OPERATION_NAMES}
+# Builds a result without the named tuple's Python-level __new__: a valid record's hot path.
+new_result = tuple.__new__
 
 
 def validate(operation: str, payload: object, *, today: date | None = None) -> ValidationResult:

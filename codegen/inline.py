@@ -1,0 +1,83 @@
+"""Rule checks written inline: a check whose body is one `return` expression becomes that
+expression, with the rule's arguments in place of its parameters.
+
+A call to a small Python function costs more than the comparison inside it, and validators run
+every rule on every record; inlining keeps `codegen/runtime/rules.py` the one place where a check
+is written while the generated code pays only for the comparison. A check that is more than one
+expression, or uses anything but names, constants, operators and calls of named functions, stays
+a call.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import textwrap
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# Expression nodes whose meaning does not depend on where the code stands (no new scopes, no
+# assignments, no attribute or subscript look-ups that could change with the substitution).
+_ALLOWED = (
+    ast.BoolOp,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Compare,
+    ast.Call,
+    ast.Name,
+    ast.Constant,
+    ast.Load,
+    ast.boolop,
+    ast.operator,
+    ast.unaryop,
+    ast.cmpop,
+)
+
+
+@dataclass(frozen=True)
+class Inlined:
+    """An inlined check: the expression (parenthesised) and the names it needs imported,
+    as (runtime module, name) pairs."""
+
+    expression: str
+    imports: frozenset[tuple[str, str]]
+
+
+def inline_check(function: Callable[..., Any], arguments: Mapping[str, str]) -> Inlined | None:
+    """`function`'s return expression with `arguments` (parameter -> Python expression text)
+    substituted, or None when the function is not a single allowed expression."""
+    definition = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
+    assert isinstance(definition, ast.FunctionDef)
+    body = definition.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    if len(body) != 1 or not isinstance(body[0], ast.Return) or body[0].value is None:
+        return None
+    expression = body[0].value
+    if not all(isinstance(node, _ALLOWED) for node in ast.walk(expression)):
+        return None
+    imports: set[tuple[str, str]] = set()
+    for node in ast.walk(expression):
+        if isinstance(node, ast.Call) and not isinstance(node.func, ast.Name):
+            return None
+        if isinstance(node, ast.Name) and node.id not in arguments:
+            found = function.__globals__.get(node.id)
+            if found is None:
+                if not hasattr(builtins, node.id):
+                    return None
+                continue
+            module = getattr(found, "__module__", "")
+            if not module.startswith("codegen.runtime."):
+                return None
+            imports.add((module.rsplit(".", 1)[1], node.id))
+
+    class _Substitute(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.expr:
+            if node.id in arguments:
+                return ast.parse(arguments[node.id], mode="eval").body
+            return node
+
+    substituted = _Substitute().visit(expression)
+    return Inlined(f"({ast.unparse(substituted)})", frozenset(imports))
