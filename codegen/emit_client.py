@@ -91,6 +91,11 @@ class OperationPlan:
     shape: dict[str, object]
     result: str  # token | eligibility | api_result
     validator: str
+    # Operations with the same fields (Update is Save's twin) share them: the first twin's
+    # constant holds the field table, and `fields_class` (a private base) the model's fields.
+    twin_const: str | None = None
+    fields_class: str | None = None
+    emits_fields_class: bool = False
 
     @property
     def sensitive(self) -> dict[str, str]:
@@ -107,6 +112,7 @@ class ClientEmitter:
         self.outcome = self.outcome_fields()
         self.operations = [self.operation_plan(op) for op in spec.operations]
         self.check_foreign()
+        self.operations = self.share_twins(self.operations)
 
     def enum_plan(self, enum: Enum) -> EnumPlan:
         members = [
@@ -247,6 +253,36 @@ class ClientEmitter:
                 if other is not plan and other.operation.input == "json":
                     others |= set(other.aliases)
             plan.foreign.extend(sorted(others - set(plan.aliases)))
+
+    def share_twins(self, plans: list[OperationPlan]) -> list[OperationPlan]:
+        """The plans with twins marked: operations whose fields, names and models are alike."""
+        groups: dict[tuple[object, ...], list[int]] = {}
+        for index, plan in enumerate(plans):
+            shape = (
+                plan.operation.input,
+                tuple(
+                    (p.wire, p.python, p.converter, p.annotation, p.required, p.filled, p.doc)
+                    for p in plan.fields
+                ),
+                tuple(plan.aliases.items()),
+                tuple(plan.foreign),
+                plan.model is not None,
+            )
+            groups.setdefault(shape, []).append(index)
+        shared = list(plans)
+        for indexes in groups.values():
+            if len(indexes) < 2:
+                continue
+            first = plans[indexes[0]]
+            fields_class = f"_{first.model}Fields" if first.model else None
+            for position, index in enumerate(indexes):
+                shared[index] = dataclasses.replace(
+                    plans[index],
+                    twin_const=first.const if position else None,
+                    fields_class=fields_class,
+                    emits_fields_class=position == 0,
+                )
+        return shared
 
     def secret_names(self) -> list[str]:
         """Lower-cased names of every secret field, request or response, for redaction."""

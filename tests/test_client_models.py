@@ -62,6 +62,18 @@ MODELS = {
 }
 
 
+def test_twin_models_share_fields_but_stay_distinct() -> None:
+    # Update has Save's fields; its model shares them through a private base, yet an
+    # UpdateRequest is no SaveRequest, and each writes and shows itself as its own operation.
+    assert not issubclass(scforhis.UpdateRequest, scforhis.SaveRequest)
+    assert scforhis.operations.UPDATE.fields is scforhis.operations.SAVE.fields
+    saved = _visit(scforhis.SaveRequest)
+    updated = _visit(scforhis.UpdateRequest)
+    assert updated.to_wire() == saved.to_wire()
+    assert repr(updated) == repr(saved).replace("SaveRequest(", "UpdateRequest(", 1)
+    assert "A12****789" in repr(updated) and PASSWORD not in repr(updated)
+
+
 @pytest.mark.parametrize("operation", sorted(MODELS))
 def test_models_have_the_spec_fields_except_the_token(operation: str) -> None:
     fields = {f.name: f for f in dataclasses.fields(MODELS[operation])}
@@ -133,8 +145,9 @@ def test_converters(converter: Any, value: Any, expected: Any) -> None:
         assert result == expected and type(result) is type(expected)
 
 
-def test_model_repr_masks_ids_and_hides_secrets() -> None:
-    record = scforhis.SaveRequest(
+def _visit(model: Any) -> Any:
+    """The manual's Save example as `model`."""
+    return model(
         account=ACCOUNT,
         password=PASSWORD,
         id=PATIENT_ID,
@@ -151,7 +164,10 @@ def test_model_repr_masks_ids_and_hides_secrets() -> None:
         case_kind="0",
         ref_dept="0",
     )
-    shown = repr(record)
+
+
+def test_model_repr_masks_ids_and_hides_secrets() -> None:
+    shown = repr(_visit(scforhis.SaveRequest))
     assert ACCOUNT not in shown and PASSWORD not in shown
     assert PATIENT_ID not in shown and "A198765435" not in shown
     assert "id='A12****789'" in shown and "prsn_id='A19****435'" in shown

@@ -368,11 +368,8 @@ _SENSITIVE_SAVE = {
 
 
 @dataclass(kw_only=True, slots=True, repr=False)
-class SaveRequest:
-    """新增個案就醫資料 / Create a visit record: the Save request.
-
-    Left as None, account, password, hosp_id, hosp_seq_no are filled in from the client's settings.
-    """
+class _SaveRequestFields:
+    """The fields that SaveRequest and UpdateRequest share."""
 
     account: str | None = None
     """帳號 / Account (`account`): 文字; defaults to the client's `account` setting"""
@@ -442,105 +439,33 @@ class SaveRequest:
     """用藥備註 / Medication note (`memo`): 文字"""
     memo2: str | None = None
     """衛教備註 / Education note (`memO2`): 文字"""
-
-    def to_wire(self) -> dict[str, object]:
-        """The record keyed by canonical wire names, values as the service takes them."""
-        return wire_payload(operations.SAVE, self)
 
     def __repr__(self) -> str:
         return model_repr(self, _SENSITIVE_SAVE)
 
 
-_SENSITIVE_UPDATE = {
-    "account": "secret",
-    "password": "secret",
-    "id": "national_id",
-    "prsn_id": "national_id",
-}
+@dataclass(kw_only=True, slots=True, repr=False)
+class SaveRequest(_SaveRequestFields):
+    """新增個案就醫資料 / Create a visit record: the Save request.
+
+    Left as None, account, password, hosp_id, hosp_seq_no are filled in from the client's settings.
+    """
+
+    def to_wire(self) -> dict[str, object]:
+        """The record keyed by canonical wire names, values as the service takes them."""
+        return wire_payload(operations.SAVE, self)
 
 
 @dataclass(kw_only=True, slots=True, repr=False)
-class UpdateRequest:
+class UpdateRequest(_SaveRequestFields):
     """更新個案就醫資料 / Update a visit record: the Update request.
 
     Left as None, account, password, hosp_id, hosp_seq_no are filled in from the client's settings.
     """
 
-    account: str | None = None
-    """帳號 / Account (`account`): 文字; defaults to the client's `account` setting"""
-    password: str | None = None
-    """密碼 / Password (`password`): 文字; defaults to the client's `password` setting"""
-    hosp_id: str | None = None
-    """醫事機構代碼 / Institution code (`hosP_ID`): 10 碼數字; defaults to the client's `hosp_id` setting"""
-    hosp_seq_no: str | None = None
-    """分院識別號 / Branch code (`hosP_SEQ_NO`): 2 碼數字; defaults to the client's `hosp_seq_no` setting"""
-    id: str
-    """個案身分證號 / Patient ID number (`id`): 身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）"""
-    birthday: date | str
-    """個案生日 / Patient's date of birth (`birthday`): 西元年 YYYY/MM/DD"""
-    func_date: date | str
-    """就診日期 / Visit date (`funC_DATE`): 西元年 YYYY/MM/DD"""
-    prsn_id: str
-    """醫事人員身分證號 / Clinician's ID number (`prsN_ID`): 身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）"""
-    cure_stage: int | str
-    """療程序號 / Course number (`curE_STAGE`): 非負整數"""
-    examyear: int | date | str
-    """療程年度 / Course year (ROC) (`examyear`): 民國年（例 111）"""
-    smoke_year: int | str | None = None
-    """抽菸年數 / Years smoked (`smokE_YEAR`): 非負整數"""
-    smoke_mon: int | str | None = None
-    """抽菸月數 / Months smoked (beyond whole years) (`smokE_MON`): 非負整數"""
-    smoke_day_num: int | str
-    """每日抽菸支數 / Cigarettes a day (`smokE_DAY_NUM`): 非負整數"""
-    height: float | str | None = None
-    """身高（公分） / Height (cm) (`height`): 非負數（可含小數）"""
-    base_weight: float | str | None = None
-    """體重（公斤） / Weight (kg) (`basE_WEIGHT`): 非負數（可含小數）"""
-    cure_week: int | str
-    """用藥週數／衛教序號 / Weeks of medication / education session number (`curE_WEEK`): 非負整數"""
-    week_tot: int | str
-    """總用藥週數／衛教序號 / Total weeks of medication / education session number (`weeK_TOT`): 非負整數"""
-    smoke_first: SmokeFirst | str | None = None
-    """成癮度：起床後多久抽第一支菸 / Dependence: time to first cigarette after waking (`smokE_FIRST`): 1:5 分鐘以內、2:5-30 分鐘、3:31-60 分鐘、4:60 分鐘以上"""
-    smoke_stop: NoYes | str | None = None
-    """成癮度：在禁菸區不能吸菸會讓您難以忍受 / Dependence: hard to refrain where smoking is forbidden (`smokE_STOP`): 0:否、1:是"""
-    smoke_no_gp: SmokeNoGp | str | None = None
-    """成癮度：哪根菸是您最難放棄的 / Dependence: the cigarette hardest to give up (`smokE_NO_GP`): 1:早上第一支菸、2:其他"""
-    smoke_much: SmokeMuch | str | None = None
-    """成癮度：每日最多/支 / Dependence: cigarettes a day at most (`smokE_MUCH`): 1:31 支以上、2:21-30 支、3:11-20 支、4:10 支或更少"""
-    smoke_bed: NoYes | str | None = None
-    """成癮度：起床後的幾小時內是您一天中抽最多支菸的時候 / Dependence: smokes most in the first hours after waking (`smokE_BED`): 0:否、1:是"""
-    smoke_sick: NoYes | str | None = None
-    """成癮度：當您嚴重生病，幾乎整天臥病在床時還抽菸 / Dependence: smokes even when ill in bed most of the day (`smokE_SICK`): 0:否、1:是"""
-    cure_agree: CureAgree | str | None = None
-    """同意治療（初診） / Consent to treatment (first visit) (`curE_AGREE`): Y:初診、N:非初診"""
-    cure_agree2: YesNo | str | None = None
-    """已告知，但只同意除「邀請參與癌症篩檢及其他健康促進服務」外之事項 / Informed, but consents to everything except invitations to cancer screening and other health promotion (`curE_AGREE2`): Y:是、N:否"""
-    co_check: int | str | None = None
-    """CO 檢測值 / Exhaled CO reading (ppm) (`cO_CHECK`): 非負整數"""
-    case_source: CaseSource | str
-    """個案來源 / Where the patient came from (`casE_SOURCE`): 1:門診、2:住診、3:急診、4:藥局、5:職場、6:校園、7:社區"""
-    cure_type: CureType | str
-    """治療類別 / Treatment type (`curE_TYPE`): 1:藥物治療、2:戒菸衛教"""
-    case_kind: CaseKind | str
-    """特殊身分別 / Special status (`casE_KIND`): 0:無、2:孕婦"""
-    cure_item: Sequence[str] | str | None = None
-    """用藥品項 / Drugs dispensed (NHI codes) (`curE_ITEM`): 以逗號分隔的健保藥品代碼"""
-    cure_num: Sequence[float | str] | str | None = None
-    """用藥數量 / Quantities dispensed, one per drug (`curE_NUM`): 以逗號分隔的數量"""
-    ref_dept: str
-    """科別 / Department (`reF_DEPT`): 科別代碼（1 至 2 碼英數字）"""
-    memo: str | None = None
-    """用藥備註 / Medication note (`memo`): 文字"""
-    memo2: str | None = None
-    """衛教備註 / Education note (`memO2`): 文字"""
-
     def to_wire(self) -> dict[str, object]:
         """The record keyed by canonical wire names, values as the service takes them."""
         return wire_payload(operations.UPDATE, self)
-
-    def __repr__(self) -> str:
-        return model_repr(self, _SENSITIVE_UPDATE)
 
 
 _SENSITIVE_DELETE = {
