@@ -15,13 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import socket
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
+from scforhis.sandbox_app import ServerThread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -137,43 +134,13 @@ def build_app(state: State) -> Starlette:
     )
 
 
-class ServiceThread:
+class ServiceThread(ServerThread):
     """The stand-in service on a free port of 127.0.0.1, in a daemon thread."""
 
     def __init__(self) -> None:
         self.state = State()
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(("127.0.0.1", 0))
-        self.port = self.socket.getsockname()[1]
-        config = uvicorn.Config(
-            build_app(self.state),
-            log_config=None,
-            access_log=False,
-            log_level="warning",
-            lifespan="off",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
+        super().__init__(build_app(self.state))
 
-    def url(self, dialect: str = "api") -> str:
+    def dialect_url(self, dialect: str = "api") -> str:
         """The base URL of one dialect."""
         return f"http://127.0.0.1:{self.port}/{dialect}"
-
-    def start(self) -> ServiceThread:
-        """Start serving; return once the server accepts connections."""
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test service did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread."""
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.socket.close()

@@ -32,7 +32,7 @@ def service() -> Iterator[ServiceThread]:
 
 def _options(service: ServiceThread, dialect: str, **overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "base_url": service.url(dialect),
+        "base_url": service.dialect_url(dialect),
         "account": ACCOUNT,
         "password": PASSWORD,
         "hosp_id": "3501200000",

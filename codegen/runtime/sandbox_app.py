@@ -425,7 +425,65 @@ def serve(sandbox: SandboxApp, host: str, port: int) -> None:
         sandbox.close()
 
 
-class SandboxThread:
+class ServerThread:
+    """An ASGI application served by uvicorn on a free port of 127.0.0.1, in a background
+    thread: for tests, demos and benchmarks.
+
+        with ServerThread(app) as server:
+            httpx.get(server.url + "/...")
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        # IPPROTO_TCP said outright: asyncio sets TCP_NODELAY only on sockets that say it, and
+        # without it each keep-alive answer waits ~40 ms for a delayed ACK (Nagle's algorithm).
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port: int = self._socket.getsockname()[1]
+        self.server = uvicorn.Server(server_config(app, "127.0.0.1", self.port))
+        self._thread = threading.Thread(
+            target=self.server.run,
+            kwargs={"sockets": [self._socket]},
+            name="scforhis-server",
+            daemon=True,
+        )
+
+    @property
+    def url(self) -> str:
+        """The base URL of the server."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> Self:
+        """Start serving; return once the server accepts connections."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                self.stop()
+                raise RuntimeError("the server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving and wait for the thread."""
+        self.server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout=timeout)
+        self._socket.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class SandboxThread(ServerThread):
     """The sandbox on a free port of 127.0.0.1, in a background thread: for tests and demos.
 
         with SandboxThread(SandboxConfig(), "sandbox.db") as sandbox:
@@ -444,51 +502,9 @@ class SandboxThread:
         bare_route: bool = False,
     ) -> None:
         self.sandbox = SandboxApp(config, db, clock=clock, today=today, bare_route=bare_route)
-        # IPPROTO_TCP said outright: asyncio sets TCP_NODELAY only on sockets that say it, and
-        # without it each keep-alive answer waits ~40 ms for a delayed ACK (Nagle's algorithm).
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self.port: int = self._socket.getsockname()[1]
-        self.server = uvicorn.Server(server_config(self.sandbox.app, "127.0.0.1", self.port))
-        self._thread = threading.Thread(
-            target=self.server.run,
-            kwargs={"sockets": [self._socket]},
-            name="scforhis-sandbox",
-            daemon=True,
-        )
-
-    @property
-    def url(self) -> str:
-        """The base URL of both services."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 10.0) -> Self:
-        """Start serving; return once the server accepts connections."""
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                self.stop()
-                raise RuntimeError("the sandbox did not start")
-            time.sleep(0.01)
-        return self
+        super().__init__(self.sandbox.app)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving, wait for the thread, close the database."""
-        self.server.should_exit = True
-        if self._thread.is_alive():
-            self._thread.join(timeout=timeout)
-        self._socket.close()
+        super().stop(timeout)
         self.sandbox.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
