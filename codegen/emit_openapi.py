@@ -1,18 +1,42 @@
 """OpenAPI 3.1 for all operations, built from the same model and schema code as the JSON Schemas.
 
 Formats, enums, and each request and response object are components; query parameters of the
-two GETs reference the same components; DELETE carries a JSON body as the manual says.
+two GETs reference the same components; DELETE carries a JSON body as the manual says. The
+operations with a JSON body also list the 4xx statuses of a body that cannot be read.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .emit_sandbox import endpoint_plan
 from .emit_schemas import Defs, render_json, request_body, response_body
 from .model import Operation, Spec
 
 COMPONENTS = "#/components/schemas/"
 SANDBOX_URL = "http://127.0.0.1:8000"
+# A JSON body that cannot be read never reaches the service's own checks: ASP.NET Core refuses it
+# with an HTTP error status, not with MSG_CODE N in a 200 (domain-facts.md), and the sandbox does
+# the same in the service's answer format (sandbox_app.py). Documented so that a client generated
+# from this document expects these statuses, and so that schemathesis holds the sandbox to them.
+# Every other refusal (credentials, validation, programme rules) is a 200 with MSG_CODE N. The
+# manual shows no error body; the real service's may be ASP.NET's own (unconfirmed), hence the
+# note in each description.
+BODY_REFUSALS = {
+    "400": (
+        "本文無法讀取：空白、JSON 格式錯誤、不是 JSON 物件或不是 UTF-8",
+        "the body cannot be read: empty, malformed JSON, not a JSON object, or not UTF-8",
+    ),
+    "413": ("本文過大", "the body is larger than the service accepts"),
+    "415": (
+        "Content-Type 不是 application/json，或 charset 不是 UTF-8",
+        "the Content-Type is not application/json, or its charset is not UTF-8",
+    ),
+}
+REFUSAL_BODY_NOTE = (
+    "沙盒以 MSG_CODE N 回答；正式服務此時的本文格式手冊未載 / the sandbox answers with MSG_CODE N; "
+    "the manual does not show the real service's body here"
+)
 
 
 def _component_name(operation: Operation, part: str) -> str:
@@ -34,6 +58,15 @@ def _parameters(operation: Operation, defs: Defs) -> list[dict[str, Any]]:
             parameter["example"] = field.example
         parameters.append(parameter)
     return parameters
+
+
+def _refusal(spec: Spec, operation: Operation, response: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a refused body: the operation's answer with its failure code."""
+    plan = endpoint_plan(spec, operation)
+    if plan.code is None or plan.failure_code is None:
+        return response
+    failed = {"properties": {plan.code: {"const": plan.failure_code}}, "required": [plan.code]}
+    return {"allOf": [response, failed]}
 
 
 def _operation(spec: Spec, operation: Operation, defs: Defs) -> dict[str, Any]:
@@ -82,6 +115,13 @@ def _operation(spec: Spec, operation: Operation, defs: Defs) -> dict[str, Any]:
             "content": {media: answer},
         }
     }
+    if operation.input != "query":
+        refused = {"schema": _refusal(spec, operation, response)}
+        for status, (reason, reason_en) in BODY_REFUSALS.items():
+            document["responses"][status] = {
+                "description": f"{reason} / {reason_en}. {REFUSAL_BODY_NOTE}",
+                "content": {media: refused},
+            }
     return document
 
 

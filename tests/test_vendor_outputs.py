@@ -92,3 +92,17 @@ def test_diff_command_prints_markdown() -> None:
 def test_changelog_is_generated_from_history() -> None:
     text = (ROOT / "generated" / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "## 1.0 → 1.1" in text and "新增欄位身高、體重、癌症篩檢是否同意欄位" in text
+
+
+def test_openapi_documents_the_refusals_of_an_unreadable_body() -> None:
+    """A JSON body that cannot be read gets 400, 413 or 415 with MSG_CODE N; a query never does."""
+    for operation in spec_model().operations:
+        responses = OPENAPI["paths"][f"/{operation.path}"][operation.method.lower()]["responses"]
+        if operation.input == "query":
+            assert list(responses) == ["200"]
+            continue
+        assert list(responses) == ["200", "400", "413", "415"]
+        for status in ("400", "413", "415"):
+            schema = responses[status]["content"]["application/json"]["schema"]
+            assert schema["allOf"][0] == {"$ref": f"#/components/schemas/{operation.name}Response"}
+            assert schema["allOf"][1]["properties"] == {"msG_CODE": {"const": "N"}}

@@ -3,6 +3,10 @@
 Memory stays flat however large the file: JSON is decoded value by value from a sliding buffer
 and CSV row by row. Every record carries its source, its number and the line it starts on, so a
 report can point at it. Unreadable input raises `InputError` with a one-line message.
+
+JSON Lines in UTF-8, the common large export, takes a fast path: lines are read as bytes and
+parsed by orjson (when installed) without decoding them to text first; a line that fails is
+only then examined to say why (binary data, another encoding, bad JSON).
 """
 
 from __future__ import annotations
@@ -36,18 +40,30 @@ class Record:
     payload: Any
 
 
-def open_text(path: str, encoding: str) -> IO[str]:
-    """Open `path` (or `-` for standard input) as text; `utf-8` also accepts a byte-order mark."""
+def _codec(encoding: str) -> str:
+    """The codec to read with: `utf-8` also accepts a byte-order mark."""
     codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     try:
         codecs.lookup(codec)
-        if path == "-":
-            return io.TextIOWrapper(sys.stdin.buffer, encoding=codec, newline="")
-        return open(path, encoding=codec, newline="")
     except LookupError:
         raise InputError(f"不認得的編碼 unknown encoding: {encoding}") from None
+    return codec
+
+
+def open_binary(path: str) -> IO[bytes]:
+    """Open `path` (or `-` for standard input) for reading bytes."""
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb", buffering=CHUNK)
     except OSError as error:
         raise InputError(f"無法開啟 cannot open {path}: {error.strerror or error}") from None
+
+
+def open_text(path: str, encoding: str) -> IO[str]:
+    """Open `path` (or `-` for standard input) as text; `utf-8` also accepts a byte-order mark."""
+    codec = _codec(encoding)
+    return io.TextIOWrapper(open_binary(path), encoding=codec, newline="")
 
 
 def detect_format(path: str, first: str) -> str:
@@ -134,15 +150,23 @@ def _read(stream: IO[str], source: str) -> str:
     try:
         chunk = stream.read(CHUNK)
     except UnicodeDecodeError as error:
-        raise InputError(
-            f"{source} 無法以 {error.encoding} 解碼（HIS 匯出常用 Big5，請試 --encoding cp950） / "
-            f"cannot decode as {error.encoding} (HIS exports are often Big5: try --encoding cp950)"
-        ) from None
+        if b"\x00" in error.object:
+            raise _binary(source) from None
+        raise _undecodable(source, error.encoding) from None
     if "\x00" in chunk:
-        raise InputError(
-            f"{source} 看起來是二進位檔，不是文字 / looks like a binary file, not text"
-        )
+        raise _binary(source)
     return chunk
+
+
+def _binary(source: str) -> InputError:
+    return InputError(f"{source} 看起來是二進位檔，不是文字 / looks like a binary file, not text")
+
+
+def _undecodable(source: str, encoding: str) -> InputError:
+    return InputError(
+        f"{source} 無法以 {encoding} 解碼（HIS 匯出常用 Big5，請試 --encoding cp950） / "
+        f"cannot decode as {encoding} (HIS exports are often Big5: try --encoding cp950)"
+    )
 
 
 def _json_records(buffer: _Buffer, as_array: bool) -> Iterator[tuple[int, Any]]:
@@ -178,7 +202,7 @@ def _json_records(buffer: _Buffer, as_array: bool) -> Iterator[tuple[int, Any]]:
 
 
 def _json_lines(stream: IO[str], source: str, first: str) -> Iterator[tuple[int, Any]]:
-    """One JSON value per line: the common export, read line by line (the fast path)."""
+    """One JSON value per line, from text (any encoding); blank lines are skipped."""
     loads = _fast_loads()
     for number, line in enumerate(_lines(stream, source, first), start=1):
         text = line.strip()
@@ -187,9 +211,44 @@ def _json_lines(stream: IO[str], source: str, first: str) -> Iterator[tuple[int,
         try:
             yield number, loads(text)
         except ValueError as error:
-            raise InputError(
-                f"{source} 第 {number} 行 JSON 錯誤 / invalid JSON at line {number}: {error}"
-            ) from None
+            raise _bad_json_line(source, number, line, error) from None
+
+
+def _json_lines_utf8(stream: IO[bytes], source: str) -> Iterator[tuple[int, Any]]:
+    """One JSON value per line of UTF-8 bytes: the fast path (no decoding to text, no copies).
+
+    orjson takes the bytes as they are and allows the line's trailing white space; only a line
+    that fails is looked at again, to skip it when blank or to say what is wrong with it.
+    """
+    loads = _fast_loads()
+    try:
+        for number, line in enumerate(stream, start=1):
+            try:
+                value = loads(line)
+            except ValueError as error:
+                if not line.strip():
+                    continue
+                raise _bad_json_line(source, number, line, error) from None
+            yield number, value
+    except OSError as error:
+        raise InputError(f"{source} 讀取失敗 / read error: {error.strerror or error}") from None
+
+
+def _bad_json_line(source: str, number: int, line: str | bytes, error: Exception) -> InputError:
+    """Why a line is not JSON, in one line: binary data, a wrong encoding, or the JSON error."""
+    if isinstance(line, bytes):
+        if b"\x00" in line:
+            return _binary(source)
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return _undecodable(source, "utf-8")
+    elif "\x00" in line:
+        return _binary(source)
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return InputError(
+        f"{source} 第 {number} 行 JSON 錯誤 / invalid JSON at line {number}: {message}"
+    )
 
 
 def _fast_loads() -> Any:
@@ -254,13 +313,22 @@ def _lines(stream: IO[str], source: str, first: str) -> Iterator[str]:
         yield pending
 
 
-def read_records(
+def read_rows(
     path: str, *, encoding: str = "utf-8", kind: str = "auto", known: Iterable[str] = ()
-) -> Iterator[Record]:
-    """Every record of one input, streamed. `known` lists the field names a CSV header may use."""
-    stream = open_text(path, encoding)
+) -> Iterator[tuple[int, Any]]:
+    """(line, payload) of every record of one input, streamed: `read_records` without the
+    bookkeeping, for callers that only need the place of the few records they report."""
+    codec = _codec(encoding)
     source = "stdin" if path == "-" else path
+    raw = open_binary(path)
+    stream: io.TextIOWrapper | None = None
     try:
+        if codec == "utf-8-sig" and _is_json_lines(raw, path, kind):
+            if _peek(raw).startswith(codecs.BOM_UTF8):
+                raw.read(len(codecs.BOM_UTF8))
+            yield from _json_lines_utf8(raw, source)
+            return
+        stream = io.TextIOWrapper(raw, encoding=codec, newline="")
         buffer = _Buffer(stream, source)
         first = buffer.skip_space()
         if not first:
@@ -268,16 +336,53 @@ def read_records(
         chosen = detect_format(path, first) if kind == "auto" else kind
         rest = buffer.text[buffer.position :]
         if chosen == "csv":
-            rows: Iterator[tuple[int, Any]] = _csv_records(stream, source, known, rest)
+            yield from _csv_records(stream, source, known, rest)
         elif first == "{" and _one_line_object(rest):
-            rows = _json_lines(stream, source, rest)
+            yield from _json_lines(stream, source, rest)
         else:
-            rows = _json_records(buffer, as_array=first == "[")
-        for number, (line, payload) in enumerate(rows, start=1):
-            yield Record(source, number, line, payload)
+            yield from _json_records(buffer, as_array=first == "[")
     finally:
         if path != "-":
-            stream.close()
+            raw.close()
+        elif stream is not None:
+            stream.detach()  # closing the wrapper would close standard input itself
+
+
+def _peek(raw: IO[bytes]) -> bytes:
+    """The bytes a buffered reader holds ahead, without consuming them (b"" if it cannot tell)."""
+    peek = getattr(raw, "peek", None)
+    return b"" if peek is None else bytes(peek(CHUNK))
+
+
+def _is_json_lines(raw: IO[bytes], path: str, kind: str) -> bool:
+    """True when a UTF-8 input is JSON Lines: its first line holds one whole JSON object.
+
+    Looks without consuming (the bytes stay in the reader's buffer) and decides on content, not
+    the name, so a pretty-printed `.jsonl` still goes to the general reader.
+    """
+    if kind == "csv" or (kind == "auto" and path.lower().endswith(".csv")):
+        return False
+    head = _peek(raw)
+    if b"\n" not in head:
+        return False  # one line only, or a first line longer than the buffer: the general reader
+    text = head.split(b"\n", 1)[0].removeprefix(codecs.BOM_UTF8).strip()
+    if not text.startswith(b"{"):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_records(
+    path: str, *, encoding: str = "utf-8", kind: str = "auto", known: Iterable[str] = ()
+) -> Iterator[Record]:
+    """Every record of one input, streamed. `known` lists the field names a CSV header may use."""
+    source = "stdin" if path == "-" else path
+    rows = read_rows(path, encoding=encoding, kind=kind, known=known)
+    for number, (line, payload) in enumerate(rows, start=1):
+        yield Record(source, number, line, payload)
 
 
 def _one_line_object(text: str) -> bool:

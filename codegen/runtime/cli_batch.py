@@ -1,27 +1,48 @@
 """The batch subcommands of `scforhis`: `validate` (report what is wrong in an export) and
 `upload` (send the valid records once each, resumable through a journal).
 
-Exit codes: 0 all records valid (or accepted), 1 some record invalid (or not accepted),
-2 usage errors or unreadable input, always with a one-line message and never a traceback.
+Exit codes: 0 all records valid (or accepted), 1 some record invalid (or not accepted, or its
+outcome still unknown), 2 usage errors or unreadable input (a missing, empty, binary or
+malformed file; a CSV header naming no known field), always with a one-line message on standard
+error and never a traceback.
+
+An export need not carry what the client fills from its settings: the account and password
+(never part of an HIS export) and, when `SCFORHIS_HOSP_ID` / `SCFORHIS_HOSP_SEQ_NO` are set, the
+institution and branch codes. Both subcommands check a record as the client will send it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from .batch_input import FORMATS, InputError, Record, read_records
+from .batch_input import FORMATS, InputError, Record, read_rows
 from .batch_report import Reporter
-from .batch_upload import ACCEPTED, Journal, shown_key, upload
-from .errors import ScForHisError
+from .batch_upload import (
+    ACCEPTED,
+    CONFIRMED,
+    Journal,
+    UploadTally,
+    shown_key,
+    upload,
+)
+from .config import ENV_HOSP_ID, ENV_HOSP_SEQ_NO
+from .errors import ConfigurationError, ScForHisError
 from .operations import OPERATIONS, RECORD_KEY
 from .validators import VALIDATORS
+from .wire import OperationSpec
 
 UPLOADABLE = ("Save", "Update", "Delete")
+# Stands in for a credential the client fills at upload time, so `validate` need not know it.
+_FROM_SETTINGS = "(settings)"
+# Records between two progress-bar updates: advancing it for every record would cost more than
+# validating some of them.
+_PROGRESS_STEP = 256
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +71,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def configure_validate(parser: argparse.ArgumentParser) -> None:
     """The arguments of `scforhis validate`."""
     parser.description = (
-        "Validate every record of FILE... (or - for standard input) and report what is wrong."
+        "檢查匯出檔 Validate every record of FILE... (or - for standard input) and report what is "
+        "wrong. Input: a JSON array or object, JSON Lines, or CSV whose header holds the manual's "
+        "field names or wire names in any letter case. Account and password may be left out "
+        "(upload takes them from SCFORHIS_ACCOUNT / SCFORHIS_PASSWORD), and so may the institution "
+        "and branch codes when SCFORHIS_HOSP_ID / SCFORHIS_HOSP_SEQ_NO are set. "
+        "Exit status: 0 all valid, 1 some invalid, 2 unreadable input or bad usage."
     )
     parser.add_argument("files", nargs="+", metavar="FILE")
     _common(parser)
@@ -68,8 +94,12 @@ def configure_validate(parser: argparse.ArgumentParser) -> None:
 def configure_upload(parser: argparse.ArgumentParser) -> None:
     """The arguments of `scforhis upload`."""
     parser.description = (
-        "Send each valid record of FILE with the client; outcomes go to a SQLite journal so a rerun "
-        "skips what was accepted. Settings come from the SCFORHIS_* environment variables."
+        "上傳 Send each valid record of FILE with the client; outcomes go to a SQLite journal so a "
+        "rerun skips what was accepted. A Save whose outcome is unknown (the connection dropped "
+        "after sending, a timeout, a 5xx answer) is listed and never resent blindly; rerun with "
+        "--resolve-unknown to settle it. Settings come from the SCFORHIS_* environment variables. "
+        "Exit status: 0 every record accepted, 1 some invalid, rejected, failed or unknown, "
+        "2 unreadable input or bad settings."
     )
     parser.add_argument("file", metavar="FILE")
     _common(parser)
@@ -80,23 +110,33 @@ def configure_upload(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="validate and consult the journal; send nothing"
     )
     parser.add_argument(
+        "--resolve-unknown",
+        action="store_true",
+        help="結果不明的紀錄先以 Update 確認 settle records whose outcome is unknown: Update the "
+        "same record; Y means it is stored (counted as accepted), N means it was not, so it is "
+        "saved again; if the service cannot be reached it stays unknown",
+    )
+    parser.add_argument(
         "--base-url",
         help="both services' base URL (else SCFORHIS_BASE_URL / _QUERY_URL / _UPLOAD_URL)",
     )
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return value
 
 
 @contextmanager
-def _progress(label: str) -> Iterator[Any]:
-    """A progress line on standard error when it is a terminal; a no-op otherwise."""
+def _progress(label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress line on standard error when it is a terminal (advanced by a count); else None."""
     if not sys.stderr.isatty():
-        yield lambda: None
+        yield None
         return
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -108,15 +148,85 @@ def _progress(label: str) -> Iterator[Any]:
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(label, total=None)
-        yield lambda: progress.advance(task)
+        yield lambda count: progress.advance(task, count)
 
 
-def _records(arguments: argparse.Namespace, paths: list[str]) -> Iterator[Record]:
-    known = sorted(OPERATIONS[arguments.op].aliases)
-    for path in paths:
-        yield from read_records(
-            path, encoding=arguments.encoding, kind=arguments.input_format, known=known
-        )
+def _counted(rows: Iterator[Any], tick: Callable[[int], None] | None) -> Iterator[Any]:
+    """`rows`, advancing the progress bar every `_PROGRESS_STEP` rows (as is, without a bar)."""
+    if tick is None:
+        yield from rows
+        return
+    count = 0
+    for row in rows:
+        yield row
+        count += 1
+        if count == _PROGRESS_STEP:
+            tick(count)
+            count = 0
+    tick(count)
+
+
+def _source(path: str) -> str:
+    return "stdin" if path == "-" else path
+
+
+def _read(arguments: argparse.Namespace, path: str) -> Iterator[tuple[int, Any]]:
+    return read_rows(
+        path,
+        encoding=arguments.encoding,
+        kind=arguments.input_format,
+        known=sorted(OPERATIONS[arguments.op].aliases),
+    )
+
+
+def _no_records(path: str) -> InputError:
+    return InputError(
+        f"{_source(path)} 沒有任何紀錄（空檔案或只有標題列） / has no records (empty, or a header only)"
+    )
+
+
+def settings_filler(
+    operation: OperationSpec, values: Mapping[str, str | None]
+) -> Callable[[Any], Any]:
+    """What the client fills from its settings, added to a record that leaves it out.
+
+    `values` maps a field's `filled` name (account, password, hosp_id, hosp_seq_no) to its value;
+    None leaves the field as it is. Names match in any letter case, as the validator's do.
+    """
+    fills = [
+        (item.wire, frozenset(n for n, w in operation.aliases.items() if w == item.wire), value)
+        for item in operation.fields
+        if item.filled and (value := values.get(item.filled))
+    ]
+    if not fills:
+        return lambda payload: payload
+
+    wires = frozenset(wire for wire, _, _ in fills)
+
+    def fill(payload: Any) -> Any:
+        if not isinstance(payload, dict):
+            return payload  # not a record: the validator says so
+        # Canonical names first, as one C-level set comparison: this runs for every record of a
+        # large export, and most need no case-folding at all.
+        if payload.keys() >= wires:
+            return payload
+        missing = [entry for entry in fills if entry[0] not in payload]
+        present = {str(name).lower() for name in payload}
+        added = {wire: value for wire, names, value in missing if not names & present}
+        return {**payload, **added} if added else payload
+
+    return fill
+
+
+def _environment_values() -> dict[str, str | None]:
+    """What `validate` (and a dry run) assume the client will fill: credentials always, since an
+    export never holds them; institution and branch only when their variables are set."""
+    return {
+        "account": _FROM_SETTINGS,
+        "password": _FROM_SETTINGS,
+        "hosp_id": os.environ.get(ENV_HOSP_ID) or None,
+        "hosp_seq_no": os.environ.get(ENV_HOSP_SEQ_NO) or None,
+    }
 
 
 def run_validate(arguments: argparse.Namespace) -> int:
@@ -131,13 +241,26 @@ def run_upload(arguments: argparse.Namespace) -> int:
 
 def _validate(arguments: argparse.Namespace) -> int:
     validator = VALIDATORS[arguments.op]
+    fill = settings_filler(OPERATIONS[arguments.op], _environment_values())
+    today = arguments.today
     reporter = Reporter(
         sys.stdout, form=arguments.format, lang=arguments.lang, max_errors=arguments.max_errors
     )
+    report = reporter.add
     with _progress("檢查中 validating") as tick:
-        for record in _records(arguments, arguments.files):
-            reporter.add(record, validator(record.payload, today=arguments.today))
-            tick()
+        for path in arguments.files:
+            source = _source(path)
+            number = clean = 0
+            # The hot loop of a large export: a Record is built only for a record with issues.
+            for number, (line, payload) in enumerate(_counted(_read(arguments, path), tick), 1):
+                result = validator(fill(payload), today=today)
+                if result.errors or result.warnings:
+                    report(Record(source, number, line, payload), result)
+                else:
+                    clean += 1
+            reporter.tally.add_valid(clean)
+            if not number:
+                raise _no_records(path)
     reporter.finish()
     return 1 if reporter.tally.invalid else 0
 
@@ -149,57 +272,94 @@ def _upload(arguments: argparse.Namespace) -> int:
         )
     from .client import Client  # imported here: `validate` must not need httpx
 
-    journal = Journal(arguments.journal or f"{arguments.file}.journal.sqlite3")
     operation = OPERATIONS[arguments.op]
     validator = VALIDATORS[arguments.op]
     client = None if arguments.dry_run else Client(base_url=arguments.base_url)
+    if client is None:
+        values = _environment_values()
+    else:
+        settings = client.settings
+        if not settings.account or not settings.password:
+            client.close()
+            # The token (GetTokenID) needs them before any record can go: one message, not one
+            # failure per record.
+            raise ConfigurationError(
+                "上傳需要帳號與密碼：請設定 SCFORHIS_ACCOUNT 與 SCFORHIS_PASSWORD / "
+                "upload needs the account and password: set SCFORHIS_ACCOUNT and SCFORHIS_PASSWORD"
+            )
+        values = {
+            "account": settings.account,
+            "password": settings.password,
+            "hosp_id": settings.hosp_id,
+            "hosp_seq_no": settings.hosp_seq_no,
+        }
     send = None if client is None else getattr(client, operation.name.lower())
+    # Only a Save can have an unknown outcome; Update (idempotent) is how it is checked.
+    resolve = client.update if client is not None and arguments.resolve_unknown else None
+    journal = Journal(arguments.journal or f"{arguments.file}.journal.sqlite3")
 
     def show(record: Record, status: str, info: str) -> None:
         if status != ACCEPTED:
-            print(
-                f"第 {record.number} 筆 record {record.number} (line {record.line}): {status}: {info}"
-            )
+            print(f"{_place(record)}: {status}: {info}")
 
+    read = 0
     try:
         with _progress("上傳中 uploading") as tick:
 
-            def counted() -> Iterator[Record]:
-                for record in _records(arguments, [arguments.file]):
-                    yield record
-                    tick()
+            def records() -> Iterator[Record]:
+                nonlocal read
+                source = _source(arguments.file)
+                for read, (line, payload) in enumerate(
+                    _counted(_read(arguments, arguments.file), tick), 1
+                ):
+                    yield Record(source, read, line, payload)
 
             tally = upload(
-                counted(),
+                records(),
                 operation=arguments.op,
                 send=send,
                 validate=lambda payload: validator(payload, today=arguments.today),
                 folded=operation.aliases,
                 key_fields=RECORD_KEY,
                 journal=journal,
+                prepare=settings_filler(operation, values),
+                resolve=resolve,
+                resend_pending=operation.method != "POST",
                 on_result=show,
             )
     finally:
         if client is not None:
             client.close()
         journal.close()
+    if not read:
+        raise _no_records(arguments.file)
+    _upload_summary(tally, dry_run=arguments.dry_run)
+    return 0 if tally.done else 1
+
+
+def _place(record: Record) -> str:
+    return f"第 {record.number} 筆 record {record.number} ({record.source} line {record.line})"
+
+
+def _upload_summary(tally: UploadTally, *, dry_run: bool) -> None:
     counts = (
         ", ".join(f"{name} {count}" for name, count in sorted(tally.counts.items()))
         or "沒有紀錄 no records"
     )
-    print(f"{'試跑 dry run' if arguments.dry_run else '上傳結果 upload'}: {counts}")
+    print(f"{'試跑 dry run' if dry_run else '上傳結果 upload'}: {counts}")
+    if tally.counts[CONFIRMED]:
+        print(
+            f"經 Update 確認已儲存 {tally.counts[CONFIRMED]} 筆 / "
+            f"{tally.counts[CONFIRMED]} unknown outcome(s) confirmed stored by Update"
+        )
     if tally.unknown:
         print(
-            "結果不明、未重送的紀錄 outcome unknown, not resent (check with Update, see the README):"
+            f"結果不明、未重送的紀錄 {len(tally.unknown)} 筆 / {len(tally.unknown)} record(s) "
+            f"with an unknown outcome, not resent; rerun with --resolve-unknown to check them "
+            f"with Update:"
         )
-        for key in tally.unknown:
-            print(f"  {shown_key(key)}")
-    bad = sum(
-        count
-        for name, count in tally.counts.items()
-        if name not in (ACCEPTED, "skipped_accepted", "would_send")
-    )
-    return 1 if bad else 0
+        for unknown in tally.unknown:
+            print(f"  {_place(unknown.record)}: {shown_key(unknown.key)}")
 
 
 def _guarded(command: Callable[[argparse.Namespace], int], arguments: argparse.Namespace) -> int:

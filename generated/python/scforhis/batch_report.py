@@ -1,15 +1,17 @@
 # Copied by `make generate` from codegen/runtime/batch_report.py; edit it there.
 """Reports of a batch validation: per invalid record its place and issues, then totals.
 
-Formats: `text` for people (zh-TW or English), `json` (one document) and `jsonl` (a line per
-record with issues, then a summary line) for programs. Only counters are kept in memory, plus
-at most `max_errors` detailed records for the JSON document.
+Formats: `text` for people (zh-TW or English), `json` (one document,
+`{"records": [...], "summary": {...}}`) and `jsonl` (a line per record with issues, then a
+`{"summary": ...}` line) for programs. Everything is written as it comes, the JSON document
+included, so only counters are kept in memory however many records have issues.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -57,6 +59,11 @@ class Tally:
     listed: int = 0
     by_code_field: Counter[tuple[str, str]] = field(default_factory=Counter)
 
+    def add_valid(self, count: int) -> None:
+        """Count `count` records without errors or warnings (the caller skips `add` for them)."""
+        self.total += count
+        self.valid += count
+
     def add(self, result: ValidationResult) -> None:
         """Count one record's result."""
         self.total += 1
@@ -81,6 +88,19 @@ class Tally:
                 for (code, name), count in self.by_code_field.most_common()
             ],
         }
+
+
+def _json_dumper() -> Callable[[Any], str]:
+    """orjson's encoder when it is installed (the `cli` extra), else the standard library's; both
+    write UTF-8 text as is (zh-TW stays readable) and compactly."""
+    try:
+        import orjson
+    except ImportError:
+        return lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return lambda value: orjson.dumps(value).decode("utf-8")
+
+
+dumps = _json_dumper()
 
 
 def issue_json(issue: Issue) -> dict[str, Any]:
@@ -117,7 +137,9 @@ class Reporter:
         self.words = WORDS[lang]
         self.max_errors = max_errors
         self.tally = Tally()
-        self.details: list[dict[str, Any]] = []
+        self._separator = ""  # between the records of a `json` document
+        if form == "json":
+            out.write('{"records":[')
 
     def _message(self, issue: Issue) -> str:
         return issue.message if self.lang == "zh-TW" else issue.message_en
@@ -134,9 +156,10 @@ class Reporter:
         elif self.form == "text":
             return
         if self.form == "jsonl":
-            self.out.write(json.dumps(record_json(record, result), ensure_ascii=False) + "\n")
+            self.out.write(dumps(record_json(record, result)) + "\n")
         elif self.form == "json":
-            self.details.append(record_json(record, result))
+            self.out.write(self._separator + "\n" + dumps(record_json(record, result)))
+            self._separator = ","
         else:
             self._text(record, result)
 
@@ -161,11 +184,10 @@ class Reporter:
         """Write the totals (and the whole document, for `json`)."""
         summary = self.tally.summary()
         if self.form == "json":
-            document = {"summary": summary, "records": self.details}
-            self.out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+            self.out.write('\n],\n"summary":' + dumps(summary) + "}\n")
             return
         if self.form == "jsonl":
-            self.out.write(json.dumps({"summary": summary}, ensure_ascii=False) + "\n")
+            self.out.write(dumps({"summary": summary}) + "\n")
             return
         w = self.words
         hidden = self.tally.invalid - self.tally.listed

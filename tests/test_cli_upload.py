@@ -1,0 +1,277 @@
+"""`scforhis upload` run for real against a `SandboxThread` on 127.0.0.1: a CSV export sent once,
+a dry run that sends nothing, a rerun that skips what was accepted, and an upload interrupted by
+the sandbox's dropped-connection fault (and by Ctrl+C mid-request), then resumed, with every
+record stored exactly once and no unknown outcome resent blindly.
+
+Client calls are counted by wrapping `Client.save` and `Client.update`, so the tests see what was
+sent, not only what the sandbox stored (the sandbox refuses a duplicate Save by itself, which
+would hide a blind resend).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scforhis.cli import main
+from scforhis.client import Client
+from scforhis.sandbox_app import SandboxThread
+from scforhis.sandbox_config import DEMO_ACCOUNT, SandboxConfig
+
+from tests.sandbox_support import visit
+
+COUNT = 20
+
+
+@pytest.fixture(autouse=True)
+def settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo account's credentials from the environment, quick retries, no other settings."""
+    for name in ("BASE_URL", "QUERY_URL", "UPLOAD_URL", "HOSP_ID", "HOSP_SEQ_NO", "TOKEN_MAX_AGE"):
+        monkeypatch.delenv(f"SCFORHIS_{name}", raising=False)
+    monkeypatch.setenv("SCFORHIS_ACCOUNT", DEMO_ACCOUNT.account)
+    monkeypatch.setenv("SCFORHIS_PASSWORD", DEMO_ACCOUNT.password)
+    monkeypatch.setenv("SCFORHIS_RETRIES", "4")
+    monkeypatch.setenv("SCFORHIS_RETRY_BACKOFF", "0")
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[tuple[str, str]]:
+    """(operation, patient ID) of every Save and Update the client is asked to send."""
+    seen: Counter[tuple[str, str]] = Counter()
+    for name in ("save", "update"):
+        original = getattr(Client, name)
+
+        def counted(
+            self: Client, *records: Any, _name: str = name, _original: Any = original
+        ) -> Any:
+            seen[(_name, str(records[0].get("id") or records[0].get("ID")))] += 1
+            return _original(self, *records)
+
+        monkeypatch.setattr(Client, name, counted)
+    return seen
+
+
+def export_csv(path: Path, numbers: range) -> Path:
+    """An HIS export: upper-case headers, no account or password (the client adds them)."""
+    records = [
+        {k.upper(): v for k, v in visit(n).items() if k not in ("account", "password")}
+        for n in numbers
+    ]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(records[0]), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(records)
+    path.write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
+    return path
+
+
+def stored(db: Path) -> Counter[str]:
+    """How many visit rows the sandbox holds per patient ID."""
+    with sqlite3.connect(db) as connection:
+        return Counter(row[0] for row in connection.execute("SELECT id FROM visits"))
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxThread]:
+    """A fault-free sandbox with the demo account, on the test's own database."""
+    with SandboxThread(SandboxConfig(), tmp_path / "sandbox.db") as server:
+        yield server
+
+
+def upload(capsys: pytest.CaptureFixture[str], url: str, path: Path, *args: str) -> tuple[int, str]:
+    """`scforhis upload --op Save --base-url URL PATH ARGS`: exit status and standard output."""
+    status = main(["upload", "--op", "Save", "--base-url", url, str(path), *args])
+    out, err = capsys.readouterr()
+    # Whatever happens, nothing shows a credential or an unmasked patient ID.
+    for secret in (DEMO_ACCOUNT.account, DEMO_ACCOUNT.password, visit(0)["id"][:4] + "56"):
+        assert secret not in out + err
+    return status, out
+
+
+def summary(out: str) -> str:
+    """The run's one-line tally."""
+    return next(line for line in out.splitlines() if line.startswith(("上傳結果", "試跑")))
+
+
+def test_upload_a_csv_export_then_rerun(
+    tmp_path: Path,
+    sandbox: SandboxThread,
+    capsys: pytest.CaptureFixture[str],
+    calls: Counter[tuple[str, str]],
+) -> None:
+    path = export_csv(tmp_path / "export.csv", range(COUNT))
+    status, out = upload(capsys, sandbox.url, path)
+    assert status == 0, out
+    assert summary(out) == f"上傳結果 upload: accepted {COUNT}"
+    assert (tmp_path / "export.csv.journal.sqlite3").exists()
+    assert sorted(stored(tmp_path / "sandbox.db").values()) == [1] * COUNT
+    sent = sum(calls.values())
+
+    status, out = upload(capsys, sandbox.url, path)
+    assert (status, summary(out)) == (0, f"上傳結果 upload: skipped_accepted {COUNT}")
+    assert sum(calls.values()) == sent  # the rerun sent nothing
+
+
+def test_a_grown_export_sends_only_the_new_records(
+    tmp_path: Path,
+    sandbox: SandboxThread,
+    capsys: pytest.CaptureFixture[str],
+    calls: Counter[tuple[str, str]],
+) -> None:
+    path = export_csv(tmp_path / "export.csv", range(5))
+    journal = str(tmp_path / "journal.sqlite3")
+    assert upload(capsys, sandbox.url, path, "--journal", journal)[0] == 0
+    export_csv(path, range(8))
+    status, out = upload(capsys, sandbox.url, path, "--journal", journal)
+    assert (status, summary(out)) == (0, "上傳結果 upload: accepted 3, skipped_accepted 5")
+    assert sum(calls.values()) == 8
+    assert len(stored(tmp_path / "sandbox.db")) == 8
+
+
+def test_dry_run_sends_nothing(
+    tmp_path: Path,
+    sandbox: SandboxThread,
+    capsys: pytest.CaptureFixture[str],
+    calls: Counter[tuple[str, str]],
+) -> None:
+    path = export_csv(tmp_path / "export.csv", range(4))
+    status, out = upload(capsys, sandbox.url, path, "--dry-run")
+    assert (status, summary(out)) == (0, "試跑 dry run: would_send 4")
+    assert not calls and not stored(tmp_path / "sandbox.db")
+    # The journal knows nothing yet, so the real upload sends all four.
+    status, out = upload(capsys, sandbox.url, path)
+    assert (status, summary(out)) == (0, "上傳結果 upload: accepted 4")
+
+
+def test_invalid_and_rejected_records_are_listed(
+    tmp_path: Path,
+    sandbox: SandboxThread,
+    capsys: pytest.CaptureFixture[str],
+    calls: Counter[tuple[str, str]],
+) -> None:
+    wrong_digit = {**visit(1), "id": visit(1)["id"][:-1] + "0"}
+    if wrong_digit["id"] == visit(1)["id"]:
+        wrong_digit["id"] = wrong_digit["id"][:-1] + "1"
+    records = [visit(0), wrong_digit, visit(2), visit(2)]  # the last is a duplicate in the export
+    path = tmp_path / "export.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    status, out = upload(capsys, sandbox.url, path)
+    assert status == 1
+    assert summary(out) == "上傳結果 upload: accepted 2, invalid 1, skipped_accepted 1"
+    assert "第 2 筆 record 2 (" in out and "line 2): invalid: id（個案身分證號） [checksum]" in out
+    assert not any(patient == wrong_digit["id"] for _, patient in calls)
+
+
+def test_unreadable_export_and_missing_settings_exit_2(
+    tmp_path: Path,
+    sandbox: SandboxThread,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    status = main(["upload", "--op", "Save", "--base-url", sandbox.url, str(empty)])
+    err = capsys.readouterr().err
+    assert status == 2 and "no records" in err and err.count("\n") == 1
+    monkeypatch.delenv("SCFORHIS_PASSWORD")
+    path = export_csv(tmp_path / "export.csv", range(1))
+    status = main(["upload", "--op", "Save", "--base-url", sandbox.url, str(path)])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and "SCFORHIS_PASSWORD" in err
+    status = main(["upload", "--op", "GetSCDataB", "--base-url", sandbox.url, str(path)])
+    assert status == 2 and "only Save, Update, Delete" in capsys.readouterr().err
+
+
+def test_upload_interrupted_by_dropped_connections_then_resumed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], calls: Counter[tuple[str, str]]
+) -> None:
+    db = tmp_path / "sandbox.db"
+    path = export_csv(tmp_path / "export.csv", range(COUNT))
+    ids = [visit(n)["id"] for n in range(COUNT)]
+    # 30% of stored Saves lose their connection before the answer (stored, but the client cannot
+    # know), and 10% of requests are answered 503 before any work (not stored). A fixed seed makes
+    # the run repeatable; the sandbox draws in request order and the upload is sequential.
+    faults = SandboxConfig().with_faults(drop_rate=0.3, error_rate=0.1, seed=3)
+    with SandboxThread(faults, db) as server:
+        status, out = upload(capsys, server.url, path)
+    assert status == 1
+    first = stored(db)
+    accepted = int(summary(out).split("accepted ")[1].split(",")[0])
+    unknown = COUNT - accepted
+    dropped = len(first) - accepted  # stored, but answered with a dropped connection
+    assert dropped > 0 and unknown > dropped  # both faults happened: the test means something
+    assert summary(out) == f"上傳結果 upload: accepted {accepted}, unknown {unknown}"
+    listed = out.split("with an unknown outcome")[1].splitlines()[1:]
+    assert len(listed) == unknown and all("A10****" in line for line in listed)
+    assert all(count == 1 for count in first.values())
+    assert all(calls[("save", i)] == 1 for i in ids) and sum(calls.values()) == COUNT
+
+    with SandboxThread(SandboxConfig(), db) as server:
+        # A plain rerun without faults: accepted records skipped, unknown ones listed again and
+        # not sent at all.
+        calls.clear()
+        status, out = upload(capsys, server.url, path)
+        assert status == 1
+        assert summary(out) == (
+            f"上傳結果 upload: skipped_accepted {accepted}, skipped_unknown {unknown}"
+        )
+        assert not calls and stored(db) == first
+
+        # Settling them: Update each unknown record; Save only those Update did not find.
+        status, out = upload(capsys, server.url, path, "--resolve-unknown")
+        assert status == 0, out
+        assert summary(out) == (
+            f"上傳結果 upload: accepted {unknown - dropped}, confirmed_stored {dropped}, "
+            f"skipped_accepted {accepted}"
+        )
+        updated = {i for (name, i) in calls if name == "update"}
+        resaved = {i for (name, i) in calls if name == "save"}
+        assert len(updated) == unknown and set(calls.values()) == {1}
+        assert resaved == updated - set(first)  # never a Save for a visit that was stored
+
+        calls.clear()
+        status, out = upload(capsys, server.url, path)
+        assert (status, summary(out)) == (0, f"上傳結果 upload: skipped_accepted {COUNT}")
+        assert not calls
+    assert stored(db) == Counter({i: 1 for i in ids})  # every record stored exactly once
+
+
+def test_an_upload_killed_mid_request_does_not_resend_blindly(
+    tmp_path: Path,
+    sandbox: SandboxThread,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = export_csv(tmp_path / "export.csv", range(6))
+    original = Client.save
+    sent: list[str] = []
+
+    def killed_on_the_third(self: Client, *records: Any) -> Any:
+        sent.append(str(records[0]["ID"]))
+        answer = original(self, *records)
+        if len(sent) == 3:
+            raise KeyboardInterrupt  # Ctrl+C after the service stored it, before the journal
+        return answer
+
+    monkeypatch.setattr(Client, "save", killed_on_the_third)
+    status, out = upload(capsys, sandbox.url, path)
+    assert status == 130
+    monkeypatch.setattr(Client, "save", original)
+
+    status, out = upload(capsys, sandbox.url, path)
+    assert status == 1
+    assert summary(out) == "上傳結果 upload: accepted 3, skipped_accepted 2, skipped_unknown 1"
+    assert "第 3 筆 record 3 (" in out.split("with an unknown outcome")[1]
+    status, out = upload(capsys, sandbox.url, path, "--resolve-unknown")
+    assert (status, summary(out)) == (
+        0,
+        "上傳結果 upload: confirmed_stored 1, skipped_accepted 5",
+    )
+    assert sorted(stored(tmp_path / "sandbox.db").values()) == [1] * 6
