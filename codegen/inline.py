@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # Expression nodes whose meaning does not depend on where the code stands (no new scopes, no
-# assignments, no attribute or subscript look-ups that could change with the substitution).
+# assignments, no attribute or subscript look-ups that could change with the substitution; so a
+# call can only be of a plain name, with positional arguments).
 _ALLOWED = (
     ast.BoolOp,
     ast.BinOp,
@@ -60,8 +61,6 @@ def inline_check(function: Callable[..., Any], arguments: Mapping[str, str]) -> 
         return None
     imports: set[tuple[str, str]] = set()
     for node in ast.walk(expression):
-        if isinstance(node, ast.Call) and not isinstance(node.func, ast.Name):
-            return None
         if isinstance(node, ast.Name) and node.id not in arguments:
             found = function.__globals__.get(node.id)
             if found is None:

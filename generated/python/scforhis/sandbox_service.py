@@ -270,8 +270,11 @@ class Sandbox:
             values["cure_type"] == CureType.MEDICATION, birth, visit, self.config.medication_min_age
         )
 
-    def save(self, endpoint: Endpoint, payload: Mapping[str, object]) -> Answer:
-        """Save: store a new visit record."""
+    def _record(
+        self, endpoint: Endpoint, payload: Mapping[str, object]
+    ) -> Answer | tuple[VisitKey, str, str, dict[str, object]]:
+        """What Save and Update both need: the checked record's key, log note, course year and
+        stored form, or the refusal (a bad request, or medication under the minimum age)."""
         checked = self._checked(endpoint, payload)
         if isinstance(checked, Answer):
             return checked
@@ -280,9 +283,16 @@ class Sandbox:
         if reason is not None:
             return Answer(False, reason, note=note)
         examyear = str(int(str(values["examyear"])))
+        return key, note, examyear, stored_record(endpoint.operation, payload)
+
+    def save(self, endpoint: Endpoint, payload: Mapping[str, object]) -> Answer:
+        """Save: store a new visit record."""
+        found = self._record(endpoint, payload)
+        if isinstance(found, Answer):
+            return found
+        key, note, examyear, record = found
         visit = parse_gregorian(key.func_date)
         assert visit is not None
-        record = stored_record(endpoint.operation, payload)
         with self.store.write() as tx:
             reason = self._save_refusal(tx, key, examyear, visit)
             if reason is not None:
@@ -309,15 +319,10 @@ class Sandbox:
 
     def update(self, endpoint: Endpoint, payload: Mapping[str, object]) -> Answer:
         """Update: replace a stored visit record."""
-        checked = self._checked(endpoint, payload)
-        if isinstance(checked, Answer):
-            return checked
-        values, key, note = checked
-        reason = self._medication_age(values)
-        if reason is not None:
-            return Answer(False, reason, note=note)
-        examyear = str(int(str(values["examyear"])))
-        record = stored_record(endpoint.operation, payload)
+        found = self._record(endpoint, payload)
+        if isinstance(found, Answer):
+            return found
+        key, note, examyear, record = found
         with self.store.write() as tx:
             if not tx.update_visit(key, examyear, record):
                 return Answer(
