@@ -13,10 +13,10 @@ from typing import Any
 
 from .emit_client import ClientEmitter, emit_client
 from .emit_sandbox import emit_sandbox
-from .inline import inline_check
+from .inline import SharedCall, inline_check, share_calls
 from .model import Condition, Enum, Field, Operation, Rule, Spec
 from .naming import constant_name
-from .patterns import fixed_digits, small_integer_domain, value_pattern
+from .patterns import fixed_digits, small_integer_domain, tenths_domain, value_pattern
 from .render import render_template
 from .semantics import RULE_FUNCTIONS, check_parameters
 
@@ -110,6 +110,7 @@ class OperationPlan:
     fields: list[FieldPlan]
     rules: list[RulePlan]
     needs_today: bool
+    shared: list[SharedCall] = dataclasses.field(default_factory=list)
     # The private function that does the checking; operations with the same fields and rules
     # (Update is Save's twin) share one, and only the first of them emits it.
     checker: str = ""
@@ -200,9 +201,16 @@ class PythonEmitter:
                 # other spellings ("05", "170.5") take the full path.
                 low, high = domain
                 convert = "n" if fmt.kind == "integer" else "float(n)"
+                table = f"{{str(n): {convert} for n in range({low}, {high + 1})}}"
+                tenths = tenths_domain(field)
+                if tenths is not None:
+                    # n / 10 and float("17.3") are the same float: both round 173/10 correctly.
+                    table = (
+                        f"{{**{table}, **{{f'{{n // 10}}.{{n % 10}}': n / 10 "
+                        f"for n in range({tenths[0]}, {tenths[1] + 1})}}}}"
+                    )
                 plan.const = self.constants.add(
-                    constant_name("INT" if fmt.kind == "integer" else "NUMBER", field.key),
-                    f"{{str(n): {convert} for n in range({low}, {high + 1})}}",
+                    constant_name("INT" if fmt.kind == "integer" else "NUMBER", field.key), table
                 )
                 if fmt.kind == "integer":
                     plan.kind = "small_integer"
@@ -278,6 +286,9 @@ class PythonEmitter:
             expression = f"({' + '.join(terms)}) if None not in ({', '.join(parsed)},) else None"
             score_expressions[score.key] = (f"s_{score.key}", expression)
         rule_plans = [self.rule_plan(rule, plans, score_expressions) for rule in operation.rules]
+        shared, calls = share_calls([plan.call for plan in rule_plans])
+        for plan, call in zip(rule_plans, calls, strict=True):
+            plan.call = call
         fn = operation.python_name
         return OperationPlan(
             operation=operation,
@@ -297,6 +308,7 @@ class PythonEmitter:
             fields=list(plans.values()),
             rules=rule_plans,
             needs_today=any("today" in check_parameters(rule.check) for rule in operation.rules),
+            shared=shared,
         )
 
     def validators_module(self) -> str:

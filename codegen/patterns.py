@@ -14,8 +14,6 @@ from .model import Field
 
 _FIXED_DIGITS = re.compile(r"\^\[0-9\]\{([0-9]+)\}\$")
 
-_FIXED_DIGITS = re.compile(r"\^\[0-9\]\{([0-9]+)\}\$")
-
 
 def integer_digits(maximum: float | None) -> int:
     """How many digits the largest allowed whole part has (99 -> 2, 250 -> 3)."""
@@ -46,6 +44,25 @@ def small_integer_domain(field: Field, limit: int = 512) -> tuple[int, int] | No
         return None
     low, high = int(field.minimum), int(field.maximum)
     if high - low + 1 > limit:
+        return None
+    return low, high
+
+
+def tenths_domain(field: Field, limit: int = 4096) -> tuple[int, int] | None:
+    """(lowest, highest) in tenths when a decimal field's one-decimal spellings are few ("170.5").
+
+    Heights and weights are usually written with one decimal; with the whole numbers they make
+    the decimal field's look-up table. Every spelling is checked against the field's own pattern
+    here, so the table never accepts what the pattern would refuse.
+    """
+    domain = small_integer_domain(field)
+    if domain is None or field.format is None or field.format.kind != "decimal":
+        return None
+    low, high = domain[0] * 10, domain[1] * 10
+    if high - low + 1 > limit:
+        return None
+    pattern = re.compile(value_pattern(field) or "")
+    if not all(pattern.search(f"{n // 10}.{n % 10}") for n in range(low, high + 1)):
         return None
     return low, high
 

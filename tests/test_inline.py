@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codegen.inline import inline_check
+from codegen.inline import inline_check, share_calls
 from codegen.runtime import dates, rules
 from codegen.semantics import RULE_FUNCTIONS
 
@@ -57,3 +57,29 @@ def test_arguments_keep_their_precedence() -> None:
     assert inlined is not None
     assert eval(inlined.expression, {"a": 5, "b": 0, "c": 6}) is True
     assert eval(inlined.expression, {"a": 6, "b": 0, "c": 6}) is False
+
+
+def test_a_call_several_rules_make_is_computed_once() -> None:
+    shared, replaced = share_calls(
+        [
+            "(age_on(p_birthday, p_visit) <= 120)",
+            "(p_years <= age_on(p_birthday, p_visit))",
+            "(age_on(p_visit, p_birthday) >= 0)",  # other arguments: another call
+            "(p_visit >= p_birthday)",
+        ]
+    )
+    assert [(s.variable, s.call) for s in shared] == [
+        ("a_age_on_birthday_visit", "age_on(p_birthday, p_visit)")
+    ]
+    assert shared[0].guard == "p_birthday is not None and p_visit is not None"
+    assert replaced == [
+        "(a_age_on_birthday_visit <= 120)",
+        "(p_years <= a_age_on_birthday_visit)",
+        "(age_on(p_visit, p_birthday) >= 0)",
+        "(p_visit >= p_birthday)",
+    ]
+
+
+def test_a_call_made_once_or_on_other_values_is_left_alone() -> None:
+    expressions = ["(age_on(p_birthday, p_visit) <= 120)", "(age_on(p_birthday, today) >= 18)"]
+    assert share_calls(expressions) == ([], expressions)

@@ -15,7 +15,8 @@ or call the service with `scforhis.Client` (or `scforhis.AsyncClient`), which va
 Operations: GetTokenID, GetSCDataB, Save, Update, Delete.
 """
 
-from .client import AsyncClient, Client, Record
+from typing import TYPE_CHECKING, Any
+
 from .config import RetryPolicy, Settings
 from .errors import (
     ConfigurationError,
@@ -60,6 +61,22 @@ from .validators import (
     validate_save,
     validate_update,
 )
+
+if TYPE_CHECKING:
+    from .client import AsyncClient, Client, Record
+
+# The client needs httpx, which takes longer to import than the validator does to check a few
+# thousand records: `import scforhis` (and `scforhis validate`) loads it on first use only.
+_FROM_CLIENT = frozenset({"AsyncClient", "Client", "Record"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_CLIENT:
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 API_NAME = "ScForHisWebApi"
 MANUAL_VERSION = "1.1"

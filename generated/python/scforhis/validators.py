@@ -84,10 +84,16 @@ RE_SMOKE_DAY_NUM = re.compile("^[0-9]{1,3}$")
 INT_SMOKE_DAY_NUM = {str(n): n for n in range(0, 201)}
 F_HEIGHT = FieldInfo("height", "HEIGHT", "身高（公分）", "Height (cm)")
 RE_HEIGHT = re.compile("^[0-9]{1,3}(\\.[0-9]{1,2})?$")
-NUMBER_HEIGHT = {str(n): float(n) for n in range(50, 251)}
+NUMBER_HEIGHT = {
+    **{str(n): float(n) for n in range(50, 251)},
+    **{f"{n // 10}.{n % 10}": n / 10 for n in range(500, 2501)},
+}
 F_BASE_WEIGHT = FieldInfo("basE_WEIGHT", "BASE_WEIGHT", "體重（公斤）", "Weight (kg)")
 RE_BASE_WEIGHT = re.compile("^[0-9]{1,3}(\\.[0-9]{1,2})?$")
-NUMBER_BASE_WEIGHT = {str(n): float(n) for n in range(20, 301)}
+NUMBER_BASE_WEIGHT = {
+    **{str(n): float(n) for n in range(20, 301)},
+    **{f"{n // 10}.{n % 10}": n / 10 for n in range(200, 3001)},
+}
 F_CURE_WEEK = FieldInfo(
     "curE_WEEK", "CURE_WEEK", "用藥週數／衛教序號", "Weeks of medication / education session number"
 )
@@ -1282,6 +1288,12 @@ def _validate_save(
     elif not v.strip():
         pass
 
+    # computed once for the rules that ask for it
+    a_age_on_birthday_func_date: Any = (
+        age_on(p_birthday, p_func_date)
+        if p_birthday is not None and p_func_date is not None
+        else None
+    )
     # visit_not_before_birth
     if p_birthday is not None and p_func_date is not None and not (p_func_date >= p_birthday):
         errors.append(
@@ -1322,7 +1334,7 @@ def _validate_save(
     if (
         p_birthday is not None
         and p_func_date is not None
-        and not (age_on(p_birthday, p_func_date) <= 120)
+        and not (a_age_on_birthday_func_date <= 120)
     ):
         errors.append(
             rule_issue(
@@ -1339,7 +1351,7 @@ def _validate_save(
         p_smoke_year is not None
         and p_birthday is not None
         and p_func_date is not None
-        and not (p_smoke_year <= age_on(p_birthday, p_func_date))
+        and not (p_smoke_year <= a_age_on_birthday_func_date)
     ):
         errors.append(
             rule_issue(
@@ -1388,7 +1400,7 @@ def _validate_save(
         c_medication
         and p_birthday is not None
         and p_func_date is not None
-        and not (age_on(p_birthday, p_func_date) >= 18)
+        and not (a_age_on_birthday_func_date >= 18)
     ):
         warnings.append(
             rule_issue(
