@@ -85,3 +85,26 @@ def test_property_roc_round_trip(day: date) -> None:
 def test_age_on_leap_birthday() -> None:
     assert age_on(date(2000, 2, 29), date(2018, 2, 28)) == 17
     assert age_on(date(2000, 2, 29), date(2018, 3, 1)) == 18
+
+
+def _checksum_as_written(text: str) -> bool:
+    """domain-facts.md's rule, spelled out digit by digit: the reference for the table version."""
+    if len(text) != 10 or text[0] not in LETTER_VALUES or text[1] not in "12ABCD89":
+        return False
+    if not all(c in "0123456789" for c in text[2:]):
+        return False
+    value = LETTER_VALUES[text[0]]
+    second = "ABCD".index(text[1]) if text[1] in "ABCD" else int(text[1])
+    digits = [second, *(int(c) for c in text[2:])]
+    total = value // 10 + (value % 10) * 9
+    total += sum(d * w for d, w in zip(digits, (8, 7, 6, 5, 4, 3, 2, 1, 1), strict=True))
+    return total % 10 == 0
+
+
+@given(
+    st.text(alphabet="AHZ12ABCD89０0123456789x", min_size=8, max_size=11)
+    | tw_ids()
+    | tw_ids().map(lambda v: v[:-1] + "0")
+)
+def test_property_checksum_agrees_with_the_rule_as_written(value: str) -> None:
+    assert id_checksum_ok(value) == _checksum_as_written(value)

@@ -12,6 +12,7 @@ import pytest
 import scforhis
 from hypothesis import example, given
 from hypothesis import strategies as st
+from scforhis.keys import canonical_keys
 
 from codegen.model import Field, Operation
 from tests.conftest import load_schema, spec_model
@@ -174,3 +175,40 @@ def test_property_names_in_any_case_are_accepted(data: st.DataObject) -> None:
 def test_property_plausible_heights_pass(value: str) -> None:
     record = dict(spec_model().operation("Save").examples[0].request, height=value)
     assert scforhis.validate_save(record, today=date(2026, 1, 1)).ok
+
+
+def _names_made_canonical_first(op: Operation, payload: dict[str, Any]) -> Any:
+    """What the validator must answer: rename first (warning of unknown and repeated names),
+    then validate the payload with canonical names."""
+    warnings: list[Any] = []
+    folded = {f.wire.lower(): f.wire for f in op.fields}
+    labels = {f.wire: f.label for f in op.fields}
+    renamed = canonical_keys(payload, folded, labels, warnings)
+    result = scforhis.validate(op.name, renamed, today=TODAY)
+    return scforhis.ValidationResult(op.name, result.errors, (*warnings, *result.warnings))
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+@given(data=st.data())
+def test_property_names_are_checked_only_when_they_do_not_add_up(
+    operation: str, data: st.DataObject
+) -> None:
+    """The validator skips renaming when the fields found and absent add up to the payload's
+    size; recased, unknown, repeated, missing and null names must give the same answer as
+    renaming first."""
+    op = spec_model().operation(operation)
+    payload: dict[str, Any] = {}
+    for key, value in data.draw(valid_payloads(op)).items():
+        change = data.draw(
+            st.sampled_from(["keep", "keep", "keep", "upper", "drop", "null", "twice"])
+        )
+        if change == "drop":
+            continue
+        name = key.upper() if change in ("upper", "twice") else key
+        payload[name] = None if change == "null" else value
+        if change == "twice":
+            payload[key] = value
+    if data.draw(st.booleans()):
+        payload[data.draw(st.sampled_from(["remark", "ACCOUNTS", "hosp id"]))] = "x"
+    result = scforhis.validate(operation, payload, today=TODAY)
+    assert result == _names_made_canonical_first(op, payload)

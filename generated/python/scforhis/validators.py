@@ -397,13 +397,13 @@ def _validate_get_token_id(
 ) -> ValidationResult:
     errors: list[Issue] = []
     warnings: list[Issue] = []
-    if not WIRES_GET_TOKEN_ID.issuperset(payload):
-        payload = canonical_keys(payload, FOLDED_GET_TOKEN_ID, LABELS_GET_TOKEN_ID, warnings)
     get = payload.get
     v: Any
+    absent = 0  # fields the payload does not have (or has as null)
     # id 帳號
     v = get("id")
     if v is None:
+        absent += 1
         errors.append(required(F_GET_TOKEN_ID_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_TOKEN_ID_ID, v))
@@ -413,12 +413,25 @@ def _validate_get_token_id(
     # pwd 密碼
     v = get("pwd")
     if v is None:
+        absent += 1
         errors.append(required(F_GET_TOKEN_ID_PWD))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_TOKEN_ID_PWD, v))
     elif not v.strip():
         errors.append(blank(F_GET_TOKEN_ID_PWD))
 
+    # Every name is canonical when the fields found and the fields absent add up to the payload's
+    # size: one comparison per record instead of a look-up per name. Otherwise (a name in another
+    # letter case, an unknown name, a null value) the names are checked, and renamed if need be.
+    if len(payload) + absent != 2 and not WIRES_GET_TOKEN_ID.issuperset(payload):
+        return _with_canonical_names(
+            _validate_get_token_id,
+            payload,
+            today,
+            operation,
+            FOLDED_GET_TOKEN_ID,
+            LABELS_GET_TOKEN_ID,
+        )
     if errors or warnings:
         return new_result(ValidationResult, (operation, tuple(errors), tuple(warnings)))
     return CLEAN[operation]
@@ -430,6 +443,12 @@ def validate_get_token_id(payload: object, *, today: date | None = None) -> Vali
     `payload` is the query-string mapping as a mapping of field names (any letter case) to
     strings. `today` replaces the current date in date rules. Never raises.
     """
+    if type(payload) is dict:
+        # The common case without _run's extra call; anything unusual goes on to _run.
+        try:
+            return _validate_get_token_id(payload, today, "GetTokenID")
+        except Exception:  # noqa: BLE001 - _run checks it again and reports what fails
+            pass
     return _run("GetTokenID", _validate_get_token_id, payload, today)
 
 
@@ -438,14 +457,14 @@ def _validate_get_sc_data_b(
 ) -> ValidationResult:
     errors: list[Issue] = []
     warnings: list[Issue] = []
-    if not WIRES_GET_SC_DATA_B.issuperset(payload):
-        payload = canonical_keys(payload, FOLDED_GET_SC_DATA_B, LABELS_GET_SC_DATA_B, warnings)
     get = payload.get
     v: Any
+    absent = 0  # fields the payload does not have (or has as null)
     c_query_medication = get("type") == "1"
     # token TokenID
     v = get("token")
     if v is None:
+        absent += 1
         errors.append(required(F_GET_SCDATA_B_TOKEN))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_TOKEN, v))
@@ -455,6 +474,7 @@ def _validate_get_sc_data_b(
     # isBookin g 是否綁定（預留收案）
     v = get("isBooking")
     if v is None:
+        absent += 1
         errors.append(required(F_GET_SCDATA_B_IS_BOOKING))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_IS_BOOKING, v))
@@ -475,6 +495,7 @@ def _validate_get_sc_data_b(
     # hospid 院所代碼
     v = get("hospid")
     if v is None:
+        absent += 1
         errors.append(required(F_GET_SCDATA_B_HOSPID))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_HOSPID, v))
@@ -488,6 +509,7 @@ def _validate_get_sc_data_b(
     # hospseq no 分院代碼
     v = get("hospseqno")
     if v is None:
+        absent += 1
         errors.append(required(F_GET_SCDATA_B_HOSPSEQNO))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_HOSPSEQNO, v))
@@ -501,6 +523,7 @@ def _validate_get_sc_data_b(
     # id 個案身分證號
     v = get("id")
     if v is None:
+        absent += 1
         errors.append(required(F_GET_SCDATA_B_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_ID, v))
@@ -525,6 +548,7 @@ def _validate_get_sc_data_b(
     p_birthday: Any = None
     v = get("birthday")
     if v is None:
+        absent += 1
         errors.append(required(F_GET_SCDATA_B_BIRTHDAY))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_BIRTHDAY, v))
@@ -549,6 +573,7 @@ def _validate_get_sc_data_b(
     if v in ENUM_CURE_TYPE:
         pass
     elif v is None:
+        absent += 1
         errors.append(required(F_GET_SCDATA_B_TYPE))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_TYPE, v))
@@ -568,6 +593,7 @@ def _validate_get_sc_data_b(
     p_func_date: Any = None
     v = get("funcdate")
     if v is None:
+        absent += 1
         errors.append(required(F_GET_SCDATA_B_FUNCDATE))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_FUNCDATE, v))
@@ -587,6 +613,18 @@ def _validate_get_sc_data_b(
             )
         )
 
+    # Every name is canonical when the fields found and the fields absent add up to the payload's
+    # size: one comparison per record instead of a look-up per name. Otherwise (a name in another
+    # letter case, an unknown name, a null value) the names are checked, and renamed if need be.
+    if len(payload) + absent != 8 and not WIRES_GET_SC_DATA_B.issuperset(payload):
+        return _with_canonical_names(
+            _validate_get_sc_data_b,
+            payload,
+            today,
+            operation,
+            FOLDED_GET_SC_DATA_B,
+            LABELS_GET_SC_DATA_B,
+        )
     # query_visit_not_before_birth
     if p_birthday is not None and p_func_date is not None and not (p_func_date >= p_birthday):
         errors.append(
@@ -627,6 +665,12 @@ def validate_get_sc_data_b(payload: object, *, today: date | None = None) -> Val
     `payload` is the query-string mapping as a mapping of field names (any letter case) to
     strings. `today` replaces the current date in date rules. Never raises.
     """
+    if type(payload) is dict:
+        # The common case without _run's extra call; anything unusual goes on to _run.
+        try:
+            return _validate_get_sc_data_b(payload, today, "GetSCDataB")
+        except Exception:  # noqa: BLE001 - _run checks it again and reports what fails
+            pass
     return _run("GetSCDataB", _validate_get_sc_data_b, payload, today)
 
 
@@ -635,10 +679,9 @@ def _validate_save(
 ) -> ValidationResult:
     errors: list[Issue] = []
     warnings: list[Issue] = []
-    if not WIRES_SAVE.issuperset(payload):
-        payload = canonical_keys(payload, FOLDED_SAVE, LABELS_SAVE, warnings)
     get = payload.get
     v: Any
+    absent = 0  # fields the payload does not have (or has as null)
     if today is None:
         today = date.today()
     c_first_visit = get("curE_AGREE") == "Y"
@@ -647,6 +690,7 @@ def _validate_save(
     # ACCOUNT 帳號
     v = get("account")
     if v is None:
+        absent += 1
         errors.append(required(F_ACCOUNT))
     elif type(v) is not str:
         errors.append(wrong_type(F_ACCOUNT, v))
@@ -656,6 +700,7 @@ def _validate_save(
     # PASSWORD 密碼
     v = get("password")
     if v is None:
+        absent += 1
         errors.append(required(F_PASSWORD))
     elif type(v) is not str:
         errors.append(wrong_type(F_PASSWORD, v))
@@ -665,6 +710,7 @@ def _validate_save(
     # Hosp_id 醫事機構代碼
     v = get("hosP_ID")
     if v is None:
+        absent += 1
         errors.append(required(F_HOSP_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_HOSP_ID, v))
@@ -678,6 +724,7 @@ def _validate_save(
     # hosP_SEQ_NO 分院識別號
     v = get("hosP_SEQ_NO")
     if v is None:
+        absent += 1
         errors.append(required(F_HOSP_SEQ_NO))
     elif type(v) is not str:
         errors.append(wrong_type(F_HOSP_SEQ_NO, v))
@@ -691,6 +738,7 @@ def _validate_save(
     # id 個案身分證號
     v = get("id")
     if v is None:
+        absent += 1
         errors.append(required(F_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_ID, v))
@@ -715,6 +763,7 @@ def _validate_save(
     p_birthday: Any = None
     v = get("birthday")
     if v is None:
+        absent += 1
         errors.append(required(F_BIRTHDAY))
     elif type(v) is not str:
         errors.append(wrong_type(F_BIRTHDAY, v))
@@ -738,6 +787,7 @@ def _validate_save(
     p_func_date: Any = None
     v = get("funC_DATE")
     if v is None:
+        absent += 1
         errors.append(required(F_FUNC_DATE))
     elif type(v) is not str:
         errors.append(wrong_type(F_FUNC_DATE, v))
@@ -760,6 +810,7 @@ def _validate_save(
     # prsN_ID 醫事人員身分證號
     v = get("prsN_ID")
     if v is None:
+        absent += 1
         errors.append(required(F_PRSN_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_PRSN_ID, v))
@@ -785,6 +836,7 @@ def _validate_save(
     if v in INT_CURE_STAGE:
         pass
     elif v is None:
+        absent += 1
         errors.append(required(F_CURE_STAGE))
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_STAGE, v))
@@ -809,6 +861,7 @@ def _validate_save(
     if v in INT_EXAMYEAR:
         p_examyear = INT_EXAMYEAR[v]
     elif v is None:
+        absent += 1
         errors.append(required(F_EXAMYEAR))
     elif type(v) is not str:
         errors.append(wrong_type(F_EXAMYEAR, v))
@@ -833,6 +886,7 @@ def _validate_save(
     if v in INT_SMOKE_YEAR:
         p_smoke_year = INT_SMOKE_YEAR[v]
     elif v is None:
+        absent += 1
         if c_first_visit:
             errors.append(required(F_SMOKE_YEAR, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
@@ -858,6 +912,7 @@ def _validate_save(
     if v in INT_SMOKE_MON:
         pass
     elif v is None:
+        absent += 1
         if c_first_visit:
             errors.append(required(F_SMOKE_MON, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
@@ -884,6 +939,7 @@ def _validate_save(
     if v in INT_SMOKE_DAY_NUM:
         p_smoke_day_num = INT_SMOKE_DAY_NUM[v]
     elif v is None:
+        absent += 1
         errors.append(required(F_SMOKE_DAY_NUM))
     elif type(v) is not str:
         errors.append(wrong_type(F_SMOKE_DAY_NUM, v))
@@ -907,6 +963,7 @@ def _validate_save(
     if v in NUMBER_HEIGHT:
         pass
     elif v is None:
+        absent += 1
         if c_first_visit:
             errors.append(required(F_HEIGHT, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
@@ -933,6 +990,7 @@ def _validate_save(
     if v in NUMBER_BASE_WEIGHT:
         pass
     elif v is None:
+        absent += 1
         if c_first_visit:
             errors.append(required(F_BASE_WEIGHT, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
@@ -960,6 +1018,7 @@ def _validate_save(
     if v in INT_CURE_WEEK:
         p_cure_week = INT_CURE_WEEK[v]
     elif v is None:
+        absent += 1
         errors.append(required(F_CURE_WEEK))
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_WEEK, v))
@@ -994,6 +1053,7 @@ def _validate_save(
     if v in INT_WEEK_TOT:
         p_week_tot = INT_WEEK_TOT[v]
     elif v is None:
+        absent += 1
         errors.append(required(F_WEEK_TOT))
     elif type(v) is not str:
         errors.append(wrong_type(F_WEEK_TOT, v))
@@ -1010,6 +1070,7 @@ def _validate_save(
     if v in ENUM_SMOKE_FIRST:
         p_smoke_first = v
     elif v is None:
+        absent += 1
         if c_first_visit:
             errors.append(required(F_SMOKE_FIRST, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
@@ -1033,6 +1094,7 @@ def _validate_save(
     if v in ENUM_NO_YES:
         p_smoke_stop = v
     elif v is None:
+        absent += 1
         if c_first_visit:
             errors.append(required(F_SMOKE_STOP, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
@@ -1049,6 +1111,7 @@ def _validate_save(
     if v in ENUM_SMOKE_NO_GP:
         p_smoke_no_gp = v
     elif v is None:
+        absent += 1
         if c_first_visit:
             errors.append(required(F_SMOKE_NO_GP, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
@@ -1072,6 +1135,7 @@ def _validate_save(
     if v in ENUM_SMOKE_MUCH:
         p_smoke_much = v
     elif v is None:
+        absent += 1
         if c_first_visit:
             errors.append(required(F_SMOKE_MUCH, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
@@ -1095,6 +1159,7 @@ def _validate_save(
     if v in ENUM_NO_YES:
         p_smoke_bed = v
     elif v is None:
+        absent += 1
         if c_first_visit:
             errors.append(required(F_SMOKE_BED, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
@@ -1111,6 +1176,7 @@ def _validate_save(
     if v in ENUM_NO_YES:
         p_smoke_sick = v
     elif v is None:
+        absent += 1
         if c_first_visit:
             errors.append(required(F_SMOKE_SICK, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
@@ -1126,6 +1192,7 @@ def _validate_save(
     if v in ENUM_CURE_AGREE:
         pass
     elif v is None:
+        absent += 1
         if c_first_visit:
             errors.append(required(F_CURE_AGREE, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
@@ -1143,6 +1210,7 @@ def _validate_save(
     if v in ENUM_YES_NO:
         pass
     elif v is None:
+        absent += 1
         if c_first_visit:
             errors.append(required(F_CURE_AGREE2, *WHEN_FIRST_VISIT))
     elif type(v) is not str:
@@ -1158,7 +1226,7 @@ def _validate_save(
     if v in INT_CO_CHECK:
         pass
     elif v is None:
-        pass
+        absent += 1
     elif type(v) is not str:
         errors.append(wrong_type(F_CO_CHECK, v))
     elif not v.strip():
@@ -1173,6 +1241,7 @@ def _validate_save(
     if v in ENUM_CASE_SOURCE:
         pass
     elif v is None:
+        absent += 1
         errors.append(required(F_CASE_SOURCE))
     elif type(v) is not str:
         errors.append(wrong_type(F_CASE_SOURCE, v))
@@ -1193,6 +1262,7 @@ def _validate_save(
     if v in ENUM_CURE_TYPE:
         pass
     elif v is None:
+        absent += 1
         errors.append(required(F_CURE_TYPE))
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_TYPE, v))
@@ -1210,6 +1280,7 @@ def _validate_save(
     if v in ENUM_CASE_KIND:
         pass
     elif v is None:
+        absent += 1
         errors.append(required(F_CASE_KIND))
     elif type(v) is not str:
         errors.append(wrong_type(F_CASE_KIND, v))
@@ -1222,7 +1293,7 @@ def _validate_save(
     p_cure_item: Any = None
     v = get("curE_ITEM")
     if v is None:
-        pass
+        absent += 1
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_ITEM, v))
     elif RE_DRUG_CODE_LIST.fullmatch(v) is not None:
@@ -1240,7 +1311,7 @@ def _validate_save(
     p_cure_num: Any = None
     v = get("curE_NUM")
     if v is None:
-        pass
+        absent += 1
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_NUM, v))
     elif RE_QUANTITY_LIST.fullmatch(v) is not None:
@@ -1253,6 +1324,7 @@ def _validate_save(
     # REF_DEPT 科別
     v = get("reF_DEPT")
     if v is None:
+        absent += 1
         errors.append(required(F_REF_DEPT))
     elif type(v) is not str:
         errors.append(wrong_type(F_REF_DEPT, v))
@@ -1273,7 +1345,7 @@ def _validate_save(
     # MEMO 用藥備註
     v = get("memo")
     if v is None:
-        pass
+        absent += 1
     elif type(v) is not str:
         errors.append(wrong_type(F_MEMO, v))
     elif not v.strip():
@@ -1282,12 +1354,19 @@ def _validate_save(
     # MEMO2 衛教備註
     v = get("memO2")
     if v is None:
-        pass
+        absent += 1
     elif type(v) is not str:
         errors.append(wrong_type(F_MEMO2, v))
     elif not v.strip():
         pass
 
+    # Every name is canonical when the fields found and the fields absent add up to the payload's
+    # size: one comparison per record instead of a look-up per name. Otherwise (a name in another
+    # letter case, an unknown name, a null value) the names are checked, and renamed if need be.
+    if len(payload) + absent != 34 and not WIRES_SAVE.issuperset(payload):
+        return _with_canonical_names(
+            _validate_save, payload, today, operation, FOLDED_SAVE, LABELS_SAVE
+        )
     # computed once for the rules that ask for it
     a_age_on_birthday_func_date: Any = (
         age_on(p_birthday, p_func_date)
@@ -1480,6 +1559,12 @@ def validate_save(payload: object, *, today: date | None = None) -> ValidationRe
     `payload` is the JSON body as a mapping of field names (any letter case) to
     strings. `today` replaces the current date in date rules. Never raises.
     """
+    if type(payload) is dict:
+        # The common case without _run's extra call; anything unusual goes on to _run.
+        try:
+            return _validate_save(payload, today, "Save")
+        except Exception:  # noqa: BLE001 - _run checks it again and reports what fails
+            pass
     return _run("Save", _validate_save, payload, today)
 
 
@@ -1489,6 +1574,12 @@ def validate_update(payload: object, *, today: date | None = None) -> Validation
     `payload` is the JSON body as a mapping of field names (any letter case) to
     strings. `today` replaces the current date in date rules. Never raises.
     """
+    if type(payload) is dict:
+        # The common case without _run's extra call; anything unusual goes on to _run.
+        try:
+            return _validate_save(payload, today, "Update")
+        except Exception:  # noqa: BLE001 - _run checks it again and reports what fails
+            pass
     return _run("Update", _validate_save, payload, today)
 
 
@@ -1497,15 +1588,15 @@ def _validate_delete(
 ) -> ValidationResult:
     errors: list[Issue] = []
     warnings: list[Issue] = []
-    if not WIRES_DELETE.issuperset(payload):
-        payload = canonical_keys(payload, FOLDED_DELETE, LABELS_DELETE, warnings)
     get = payload.get
     v: Any
+    absent = 0  # fields the payload does not have (or has as null)
     if today is None:
         today = date.today()
     # ACCOUNT 帳號
     v = get("account")
     if v is None:
+        absent += 1
         errors.append(required(F_ACCOUNT))
     elif type(v) is not str:
         errors.append(wrong_type(F_ACCOUNT, v))
@@ -1515,6 +1606,7 @@ def _validate_delete(
     # PASSWORD 密碼
     v = get("password")
     if v is None:
+        absent += 1
         errors.append(required(F_PASSWORD))
     elif type(v) is not str:
         errors.append(wrong_type(F_PASSWORD, v))
@@ -1524,6 +1616,7 @@ def _validate_delete(
     # Hosp_id 醫事機構代碼
     v = get("hosP_ID")
     if v is None:
+        absent += 1
         errors.append(required(F_HOSP_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_HOSP_ID, v))
@@ -1537,6 +1630,7 @@ def _validate_delete(
     # hosP_SEQ_NO 分院識別號
     v = get("hosP_SEQ_NO")
     if v is None:
+        absent += 1
         errors.append(required(F_HOSP_SEQ_NO))
     elif type(v) is not str:
         errors.append(wrong_type(F_HOSP_SEQ_NO, v))
@@ -1550,6 +1644,7 @@ def _validate_delete(
     # id 個案身分證號
     v = get("id")
     if v is None:
+        absent += 1
         errors.append(required(F_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_ID, v))
@@ -1574,6 +1669,7 @@ def _validate_delete(
     p_birthday: Any = None
     v = get("birthday")
     if v is None:
+        absent += 1
         errors.append(required(F_BIRTHDAY))
     elif type(v) is not str:
         errors.append(wrong_type(F_BIRTHDAY, v))
@@ -1597,6 +1693,7 @@ def _validate_delete(
     p_func_date: Any = None
     v = get("funC_DATE")
     if v is None:
+        absent += 1
         errors.append(required(F_FUNC_DATE))
     elif type(v) is not str:
         errors.append(wrong_type(F_FUNC_DATE, v))
@@ -1621,6 +1718,7 @@ def _validate_delete(
     if v in INT_CURE_STAGE:
         pass
     elif v is None:
+        absent += 1
         errors.append(required(F_CURE_STAGE))
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_STAGE, v))
@@ -1644,6 +1742,7 @@ def _validate_delete(
     if v in ENUM_CURE_TYPE:
         pass
     elif v is None:
+        absent += 1
         errors.append(required(F_CURE_TYPE))
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_TYPE, v))
@@ -1659,7 +1758,7 @@ def _validate_delete(
     # prsN_ID 醫事人員身分證號
     v = get("prsN_ID")
     if v is None:
-        pass
+        absent += 1
     elif type(v) is not str:
         errors.append(wrong_type(F_PRSN_ID, v))
     elif id_checksum_ok(v):
@@ -1685,7 +1784,7 @@ def _validate_delete(
     if v in INT_EXAMYEAR:
         p_examyear = INT_EXAMYEAR[v]
     elif v is None:
-        pass
+        absent += 1
     elif type(v) is not str:
         errors.append(wrong_type(F_EXAMYEAR, v))
     elif not v.strip():
@@ -1703,6 +1802,13 @@ def _validate_delete(
             "roc",
         )
 
+    # Every name is canonical when the fields found and the fields absent add up to the payload's
+    # size: one comparison per record instead of a look-up per name. Otherwise (a name in another
+    # letter case, an unknown name, a null value) the names are checked, and renamed if need be.
+    if len(payload) + absent != 11 and not WIRES_DELETE.issuperset(payload):
+        return _with_canonical_names(
+            _validate_delete, payload, today, operation, FOLDED_DELETE, LABELS_DELETE
+        )
     # visit_not_before_birth
     if p_birthday is not None and p_func_date is not None and not (p_func_date >= p_birthday):
         errors.append(
@@ -1770,7 +1876,29 @@ def validate_delete(payload: object, *, today: date | None = None) -> Validation
     `payload` is the JSON body as a mapping of field names (any letter case) to
     strings. `today` replaces the current date in date rules. Never raises.
     """
+    if type(payload) is dict:
+        # The common case without _run's extra call; anything unusual goes on to _run.
+        try:
+            return _validate_delete(payload, today, "Delete")
+        except Exception:  # noqa: BLE001 - _run checks it again and reports what fails
+            pass
     return _run("Delete", _validate_delete, payload, today)
+
+
+def _with_canonical_names(
+    check: Callable[[Mapping[Any, Any], date | None, str], ValidationResult],
+    payload: Mapping[Any, Any],
+    today: date | None,
+    operation: str,
+    folded: Mapping[str, str],
+    labels: Mapping[str, str],
+) -> ValidationResult:
+    """Check `payload` again with its names made canonical; warnings about names come first."""
+    warnings: list[Issue] = []
+    result = check(canonical_keys(payload, folded, labels, warnings), today, operation)
+    if not warnings:
+        return result
+    return new_result(ValidationResult, (operation, result.errors, (*warnings, *result.warnings)))
 
 
 def _run(
@@ -1813,7 +1941,8 @@ VALIDATORS: dict[str, Callable[..., ValidationResult]] = {
     "Delete": validate_delete,
 }
 OPERATION_NAMES = tuple(VALIDATORS)
-# The result of a payload without a problem is the same every time, so one is built ahead.
+# The result of a payload without a problem is the same every time, so one is built ahead;
+# callers with many records may test a result against it by identity.
 CLEAN = {name: ValidationResult(name) for name in OPERATION_NAMES}
 # Builds a result without the named tuple's Python-level __new__: a valid record's hot path.
 new_result = tuple.__new__
