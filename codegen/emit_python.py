@@ -16,7 +16,7 @@ from .emit_sandbox import emit_sandbox
 from .inline import SharedCall, inline_check, share_calls
 from .model import Condition, Enum, Field, Operation, Rule, Spec
 from .naming import constant_name
-from .patterns import fixed_digits, small_integer_domain, tenths_domain, value_pattern
+from .patterns import character_run, small_integer_domain, tenths_domain, value_pattern
 from .render import render_template
 from .semantics import RULE_FUNCTIONS, check_parameters
 
@@ -78,7 +78,8 @@ class FieldPlan:
     parser_checks_shape: bool = False
     checksum: bool = False
     checksum_checks_shape: bool = False
-    digits: int | None = None
+    # (str method, shortest, longest) when a length test and str methods replace the regex.
+    run: tuple[str, int, int] | None = None
     calendar: str | None = None
     depends: list[dict[str, str]] = dataclasses.field(default_factory=list)
 
@@ -214,7 +215,7 @@ class PythonEmitter:
                 )
                 if fmt.kind == "integer":
                     plan.kind = "small_integer"
-            plan.digits = fixed_digits(pattern)
+            plan.run = character_run(pattern)
             if fmt.kind == "date":
                 plan.parser = _PARSERS[fmt.calendar or "gregorian"]
                 plan.parser_checks_shape = _SHAPE_CHECKING.get(plan.parser) == pattern

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -389,3 +390,38 @@ def test_python_dash_m_scforhis_in_a_subprocess(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stdout == "" and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_records_reported_before_the_input_breaks_off_are_kept(tmp_path: Path) -> None:
+    """The report goes out in batches; a file that breaks off after many invalid records still
+    leaves every one of them in the report (in a real process, unbuffered as containers run it)."""
+    lines = [json.dumps(bad_id(n), ensure_ascii=False) for n in range(1, 601)]
+    path = tmp_path / "export.jsonl"
+    path.write_text("\n".join([*lines, '{"id": ']) + "\n", "utf-8")
+    command = [sys.executable, "-m", "scforhis", "validate", "--op", "Save", "--today", TODAY]
+    done = subprocess.run(
+        [*command, "--format", "jsonl", str(path)],
+        capture_output=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        check=False,
+    )
+    assert done.returncode == 2 and b"601" in done.stderr
+    reported = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines()]
+    assert [entry["record"] for entry in reported] == list(range(1, 601))
+    assert "檢查碼" in reported[0]["errors"][0]["message"]  # UTF-8 bytes, zh-TW readable
+
+
+def test_import_scforhis_loads_neither_httpx_nor_ssl() -> None:
+    """`scforhis validate` starts without the client's libraries; every public name still works."""
+    code = (
+        "import sys, scforhis\n"
+        "assert 'httpx' not in sys.modules and 'ssl' not in sys.modules, 'eager import'\n"
+        "missing = [n for n in scforhis.__all__ if getattr(scforhis, n, None) is None]\n"
+        "assert not missing, missing\n"
+        "assert set(scforhis.__all__) <= set(dir(scforhis))\n"
+        "from scforhis import Client, validate_save\n"
+        "print('httpx' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"

@@ -72,8 +72,8 @@ class Tally:
             self.valid += 1
         if result.warnings:
             self.warned += 1
-        for issue in result.errors:
-            self.by_code_field[(issue.code, issue.field)] += 1
+        if result.errors:
+            self.by_code_field.update([(issue.code, issue.field) for issue in result.errors])
 
     def summary(self) -> dict[str, Any]:
         """The counts as a JSON-ready mapping."""
@@ -89,17 +89,22 @@ class Tally:
         }
 
 
-def _json_dumper() -> Callable[[Any], str]:
+def _json_dumper() -> Callable[[Any], bytes]:
     """orjson's encoder when it is installed (the `cli` extra), else the standard library's; both
-    write UTF-8 text as is (zh-TW stays readable) and compactly."""
+    write compact UTF-8 (zh-TW stays readable)."""
     try:
         import orjson
     except ImportError:
-        return lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return lambda value: orjson.dumps(value).decode("utf-8")
+        return lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return orjson.dumps
 
 
-dumps = _json_dumper()
+dump_bytes = _json_dumper()
+
+
+def dumps(value: Any) -> str:
+    """`value` as compact JSON text."""
+    return dump_bytes(value).decode("utf-8")
 
 
 def issue_json(issue: Issue) -> dict[str, Any]:
@@ -120,7 +125,14 @@ def record_json(record: Record, result: ValidationResult) -> dict[str, Any]:
 
 
 class Reporter:
-    """Writes a report as records are validated; `finish()` writes the totals."""
+    """Writes a report as records are validated; `finish()` writes the totals.
+
+    Output goes out in batches of `BATCH` pieces: an unbuffered standard output (PYTHONUNBUFFERED,
+    common in containers) would otherwise cost a system call per invalid record. Call `flush()`
+    when stopping early, so what was reported is not lost.
+    """
+
+    BATCH = 256
 
     def __init__(
         self,
@@ -137,8 +149,39 @@ class Reporter:
         self.max_errors = max_errors
         self.tally = Tally()
         self._separator = ""  # between the records of a `json` document
+        # JSON is UTF-8 by its standard: where the stream has a byte layer, a JSON report goes to
+        # it as the encoder's bytes, without decoding and encoding again for every record.
+        self._bytes: IO[bytes] | None = getattr(out, "buffer", None) if form != "text" else None
+        self._pending: list[Any] = []
+        # A person watching a terminal sees each record as it is found.
+        self._batch = 1 if getattr(out, "isatty", lambda: False)() else self.BATCH
         if form == "json":
-            out.write('{"records":[')
+            self._write('{"records":[')
+
+    def _write(self, text: str) -> None:
+        self._pending.append(text if self._bytes is None else text.encode())
+        if len(self._pending) >= self._batch:
+            self.flush()
+
+    def _write_json(self, value: Any, before: str = "", after: str = "") -> None:
+        if self._bytes is None:
+            self._pending.append(before + dumps(value) + after)
+        else:
+            self._pending.append(before.encode() + dump_bytes(value) + after.encode())
+        if len(self._pending) >= self._batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write out what is waiting."""
+        if not self._pending:
+            return
+        if self._bytes is None:
+            self.out.write("".join(self._pending))
+        else:
+            self.out.flush()  # text written before ours goes first
+            self._bytes.write(b"".join(self._pending))
+            self._bytes.flush()
+        self._pending.clear()
 
     def _message(self, issue: Issue) -> str:
         return issue.message if self.lang == "zh-TW" else issue.message_en
@@ -155,9 +198,9 @@ class Reporter:
         elif self.form == "text":
             return
         if self.form == "jsonl":
-            self.out.write(dumps(record_json(record, result)) + "\n")
+            self._write_json(record_json(record, result), after="\n")
         elif self.form == "json":
-            self.out.write(self._separator + "\n" + dumps(record_json(record, result)))
+            self._write_json(record_json(record, result), before=self._separator + "\n")
             self._separator = ","
         else:
             self._text(record, result)
@@ -177,26 +220,29 @@ class Reporter:
                     else issue.field
                 )
                 lines.append(f"  {kind} {where} [{issue.code}] {self._message(issue)}")
-        self.out.write("\n".join(lines) + "\n")
+        self._write("\n".join(lines) + "\n")
 
     def finish(self) -> None:
         """Write the totals (and the whole document, for `json`)."""
         summary = self.tally.summary()
         if self.form == "json":
-            self.out.write('\n],\n"summary":' + dumps(summary) + "}\n")
+            self._write_json(summary, before='\n],\n"summary":', after="}\n")
+            self.flush()
             return
         if self.form == "jsonl":
-            self.out.write(dumps({"summary": summary}) + "\n")
+            self._write_json({"summary": summary}, after="\n")
+            self.flush()
             return
         w = self.words
         hidden = self.tally.invalid - self.tally.listed
         if hidden > 0:
-            self.out.write(w["more"].format(count=hidden) + "\n")
+            self._write(w["more"].format(count=hidden) + "\n")
         t = self.tally
-        self.out.write(
+        self._write(
             w["summary"].format(total=t.total, valid=t.valid, invalid=t.invalid, warned=t.warned)
             + "\n"
         )
+        self.flush()  # before the table, which rich writes itself
         if t.by_code_field:
             self._totals_table()
 

@@ -15,67 +15,120 @@ or call the service with `scforhis.Client` (or `scforhis.AsyncClient`), which va
 Operations: GetTokenID, GetSCDataB, Save, Update, Delete.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
-
-from .config import RetryPolicy, Settings
-from .errors import (
-    ConfigurationError,
-    ConnectionFailedError,
-    HTTPStatusError,
-    OutcomeUnknownError,
-    ProtocolError,
-    RejectedError,
-    RequestTimeoutError,
-    ScForHisError,
-    TransportError,
-    ValidationError,
-)
-from .issues import FieldInfo, Issue, ValidationResult
-from .models import (
-    CaseKind,
-    CaseSource,
-    CureAgree,
-    CureType,
-    CureWeek,
-    DeleteRequest,
-    GetSCDataBRequest,
-    MsgCode,
-    NoYes,
-    SaveRequest,
-    SmokeFirst,
-    SmokeMuch,
-    SmokeNoGp,
-    UpdateRequest,
-    YesNo,
-)
-from .operations import RECORD_KEY
-from .responses import ApiResult, EligibilityResult, Token, judge_eligibility
-from .validators import (
-    OPERATION_NAMES,
-    VALIDATORS,
-    ftnd_score,
-    validate,
-    validate_delete,
-    validate_get_sc_data_b,
-    validate_get_token_id,
-    validate_save,
-    validate_update,
-)
 
 if TYPE_CHECKING:
     from .client import AsyncClient, Client, Record
+    from .config import RetryPolicy, Settings
+    from .errors import (
+        ConfigurationError,
+        ConnectionFailedError,
+        HTTPStatusError,
+        OutcomeUnknownError,
+        ProtocolError,
+        RejectedError,
+        RequestTimeoutError,
+        ScForHisError,
+        TransportError,
+        ValidationError,
+    )
+    from .issues import FieldInfo, Issue, ValidationResult
+    from .models import (
+        CaseKind,
+        CaseSource,
+        CureAgree,
+        CureType,
+        CureWeek,
+        DeleteRequest,
+        GetSCDataBRequest,
+        MsgCode,
+        NoYes,
+        SaveRequest,
+        SmokeFirst,
+        SmokeMuch,
+        SmokeNoGp,
+        UpdateRequest,
+        YesNo,
+    )
+    from .operations import RECORD_KEY
+    from .responses import ApiResult, EligibilityResult, Token, judge_eligibility
+    from .validators import (
+        OPERATION_NAMES,
+        VALIDATORS,
+        ftnd_score,
+        validate,
+        validate_delete,
+        validate_get_sc_data_b,
+        validate_get_token_id,
+        validate_save,
+        validate_update,
+    )
 
-# The client needs httpx, which takes longer to import than the validator does to check a few
-# thousand records: `import scforhis` (and `scforhis validate`) loads it on first use only.
-_FROM_CLIENT = frozenset({"AsyncClient", "Client", "Record"})
+# Each public name and the module that holds it. Nothing is imported until a name is first used:
+# the client needs httpx and the settings need ssl, and `scforhis validate` needs neither.
+_EXPORTS = {
+    "AsyncClient": "client",
+    "Client": "client",
+    "Record": "client",
+    "RetryPolicy": "config",
+    "Settings": "config",
+    "ConfigurationError": "errors",
+    "ConnectionFailedError": "errors",
+    "HTTPStatusError": "errors",
+    "OutcomeUnknownError": "errors",
+    "ProtocolError": "errors",
+    "RejectedError": "errors",
+    "RequestTimeoutError": "errors",
+    "ScForHisError": "errors",
+    "TransportError": "errors",
+    "ValidationError": "errors",
+    "FieldInfo": "issues",
+    "Issue": "issues",
+    "ValidationResult": "issues",
+    "RECORD_KEY": "operations",
+    "SmokeFirst": "models",
+    "NoYes": "models",
+    "SmokeNoGp": "models",
+    "SmokeMuch": "models",
+    "CureAgree": "models",
+    "YesNo": "models",
+    "CaseSource": "models",
+    "CureType": "models",
+    "CaseKind": "models",
+    "CureWeek": "models",
+    "MsgCode": "models",
+    "GetSCDataBRequest": "models",
+    "SaveRequest": "models",
+    "UpdateRequest": "models",
+    "DeleteRequest": "models",
+    "ApiResult": "responses",
+    "EligibilityResult": "responses",
+    "Token": "responses",
+    "judge_eligibility": "responses",
+    "OPERATION_NAMES": "validators",
+    "VALIDATORS": "validators",
+    "ftnd_score": "validators",
+    "validate": "validators",
+    "validate_get_token_id": "validators",
+    "validate_get_sc_data_b": "validators",
+    "validate_save": "validators",
+    "validate_update": "validators",
+    "validate_delete": "validators",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _FROM_CLIENT:
-        from . import client
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups find it directly
+    return value
 
-        return getattr(client, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
 
 
 API_NAME = "ScForHisWebApi"

@@ -20,22 +20,17 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .batch_input import FORMATS, InputError, Record, read_rows
 from .batch_report import Reporter
-from .batch_upload import (
-    ACCEPTED,
-    CONFIRMED,
-    Journal,
-    UploadTally,
-    shown_key,
-    upload,
-)
 from .config import ENV_HOSP_ID, ENV_HOSP_SEQ_NO
 from .errors import ConfigurationError, ScForHisError
 from .operations import OPERATIONS, RECORD_KEY
 from .validators import CLEAN, VALIDATORS
+
+if TYPE_CHECKING:
+    from .batch_upload import UploadTally
 from .wire import OperationSpec
 
 UPLOADABLE = ("Save", "Update", "Delete")
@@ -250,24 +245,27 @@ def _validate(arguments: argparse.Namespace) -> int:
         sys.stdout, form=arguments.format, lang=arguments.lang, max_errors=arguments.max_errors
     )
     report = reporter.add
-    with _progress("檢查中 validating") as tick:
-        for path in arguments.files:
-            source = _source(path)
-            number = valid = 0
-            # The hot loop of a large export: a clean record is one identity test (validators
-            # share one result for every clean record), and a Record is built only for a record
-            # with issues.
-            for line, payload in _counted(_read(arguments, path), tick):
-                number += 1
-                result = validator(fill(payload), today=today)
-                if result is clean:
-                    valid += 1
-                else:
-                    report(Record(source, number, line, payload), result)
-            reporter.tally.add_valid(valid)
-            if not number:
-                raise _no_records(path)
-    reporter.finish()
+    try:
+        with _progress("檢查中 validating") as tick:
+            for path in arguments.files:
+                source = _source(path)
+                number = valid = 0
+                # The hot loop of a large export: a clean record is one identity test (validators
+                # share one result for every clean record), and a Record is built only for a record
+                # with issues.
+                for line, payload in _counted(_read(arguments, path), tick):
+                    number += 1
+                    result = validator(fill(payload), today=today)
+                    if result is clean:
+                        valid += 1
+                    else:
+                        report(Record(source, number, line, payload), result)
+                reporter.tally.add_valid(valid)
+                if not number:
+                    raise _no_records(path)
+        reporter.finish()
+    finally:
+        reporter.flush()  # what was reported stays, even when the input breaks off
     return 1 if reporter.tally.invalid else 0
 
 
@@ -276,7 +274,9 @@ def _upload(arguments: argparse.Namespace) -> int:
         raise InputError(
             f"只能上傳 only {', '.join(UPLOADABLE)} can be uploaded, not {arguments.op}"
         )
-    from .client import Client  # imported here: `validate` must not need httpx
+    # Imported here: `validate` needs neither httpx nor the journal's sqlite3.
+    from .batch_upload import ACCEPTED, Journal, upload
+    from .client import Client
 
     operation = OPERATIONS[arguments.op]
     validator = VALIDATORS[arguments.op]
@@ -348,6 +348,8 @@ def _place(record: Record) -> str:
 
 
 def _upload_summary(tally: UploadTally, *, dry_run: bool) -> None:
+    from .batch_upload import CONFIRMED, shown_key
+
     counts = (
         ", ".join(f"{name} {count}" for name, count in sorted(tally.counts.items()))
         or "沒有紀錄 no records"

@@ -28,13 +28,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import ssl  # imported where a context is built: `scforhis validate` never needs it
 
 ENV_BASE_URL = "SCFORHIS_BASE_URL"
 ENV_ACCOUNT = "SCFORHIS_ACCOUNT"
@@ -116,6 +118,8 @@ class Settings:
     def ssl_verify(self) -> bool | ssl.SSLContext:
         """What httpx takes as `verify`: True, False, or a context built from a CA bundle path."""
         if isinstance(self.verify, str):
+            import ssl
+
             try:
                 return ssl.create_default_context(cafile=self.verify)
             except (OSError, ssl.SSLError) as error:

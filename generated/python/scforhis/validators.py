@@ -1328,7 +1328,7 @@ def _validate_save(
         errors.append(required(F_REF_DEPT))
     elif type(v) is not str:
         errors.append(wrong_type(F_REF_DEPT, v))
-    elif RE_DEPT_CODE.fullmatch(v) is not None:
+    elif 1 <= len(v) <= 2 and v.isalnum() and v.isascii():
         pass
     elif not v.strip():
         errors.append(blank(F_REF_DEPT))
