@@ -107,7 +107,8 @@ class OperationPlan:
     labels_const: str
     folded: dict[str, str]
     labels: dict[str, str]
-    conditions: list[tuple[str, str, str]]
+    # (variable, wire name, value that makes it true, variable holding the field's value)
+    conditions: list[tuple[str, str, str, str]]
     fields: list[FieldPlan]
     rules: list[RulePlan]
     needs_today: bool
@@ -303,8 +304,9 @@ class PythonEmitter:
             folded={f.wire.lower(): f.wire for f in operation.fields},
             labels={f.wire: f.label for f in operation.fields},
             conditions=[
-                (f"c_{c.key}", next(f.wire for f in operation.fields if f.key == c.field), c.equals)
+                (f"c_{c.key}", field.wire, c.equals, f"value_{field.python_name}")
                 for c in operation.conditions
+                for field in [operation.field(c.field)]
             ],
             fields=list(plans.values()),
             rules=rule_plans,

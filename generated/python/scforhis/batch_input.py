@@ -214,11 +214,12 @@ def _json_lines(stream: IO[str], source: str, first: str) -> Iterator[tuple[int,
             raise _bad_json_line(source, number, line, error) from None
 
 
-def _json_lines_utf8(stream: IO[bytes], source: str) -> Iterator[tuple[int, Any]]:
+def _json_lines_utf8(stream: IO[bytes], source: str, close: bool) -> Iterator[tuple[int, Any]]:
     """One JSON value per line of UTF-8 bytes: the fast path (no decoding to text, no copies).
 
     orjson takes the bytes as they are and allows the line's trailing white space; only a line
     that fails is looked at again, to skip it when blank or to say what is wrong with it.
+    Closes `stream` at the end when `close` is true.
     """
     loads = _fast_loads()
     try:
@@ -232,6 +233,9 @@ def _json_lines_utf8(stream: IO[bytes], source: str) -> Iterator[tuple[int, Any]
             yield number, value
     except OSError as error:
         raise InputError(f"{source} 讀取失敗 / read error: {error.strerror or error}") from None
+    finally:
+        if close:
+            stream.close()
 
 
 def _bad_json_line(source: str, number: int, line: str | bytes, error: Exception) -> InputError:
@@ -317,17 +321,32 @@ def read_rows(
     path: str, *, encoding: str = "utf-8", kind: str = "auto", known: Iterable[str] = ()
 ) -> Iterator[tuple[int, Any]]:
     """(line, payload) of every record of one input, streamed: `read_records` without the
-    bookkeeping, for callers that only need the place of the few records they report."""
+    bookkeeping, for callers that only need the place of the few records they report.
+
+    UTF-8 JSON Lines, the large exports' format, is read by one generator with nothing between
+    it and the caller; every other input by the general reader.
+    """
     codec = _codec(encoding)
     source = "stdin" if path == "-" else path
     raw = open_binary(path)
-    stream: io.TextIOWrapper | None = None
     try:
         if codec == "utf-8-sig" and _is_json_lines(raw, path, kind):
             if _peek(raw).startswith(codecs.BOM_UTF8):
                 raw.read(len(codecs.BOM_UTF8))
-            yield from _json_lines_utf8(raw, source)
-            return
+            return _json_lines_utf8(raw, source, close=path != "-")
+    except BaseException:
+        if path != "-":
+            raw.close()
+        raise
+    return _read_text(raw, path, codec, source, kind, known)
+
+
+def _read_text(
+    raw: IO[bytes], path: str, codec: str, source: str, kind: str, known: Iterable[str]
+) -> Iterator[tuple[int, Any]]:
+    """Every record of a text input in any format and encoding; closes `raw` at the end."""
+    stream: io.TextIOWrapper | None = None
+    try:
         stream = io.TextIOWrapper(raw, encoding=codec, newline="")
         buffer = _Buffer(stream, source)
         first = buffer.skip_space()

@@ -402,22 +402,26 @@ def _validate_get_token_id(
     absent = 0  # fields the payload does not have (or has as null)
     # id 帳號
     v = get("id")
-    if v is None:
+    if type(v) is str and v.strip():
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_GET_TOKEN_ID_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_TOKEN_ID_ID, v))
-    elif not v.strip():
+    else:
         errors.append(blank(F_GET_TOKEN_ID_ID))
 
     # pwd 密碼
     v = get("pwd")
-    if v is None:
+    if type(v) is str and v.strip():
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_GET_TOKEN_ID_PWD))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_TOKEN_ID_PWD, v))
-    elif not v.strip():
+    else:
         errors.append(blank(F_GET_TOKEN_ID_PWD))
 
     # Every name is canonical when the fields found and the fields absent add up to the payload's
@@ -460,26 +464,29 @@ def _validate_get_sc_data_b(
     get = payload.get
     v: Any
     absent = 0  # fields the payload does not have (or has as null)
-    c_query_medication = get("type") == "1"
+    value_cure_type = get("type")  # read once: for the condition and the field's check
+    c_query_medication = value_cure_type == "1"
     # token TokenID
     v = get("token")
-    if v is None:
+    if type(v) is str and v.strip():
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_GET_SCDATA_B_TOKEN))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_TOKEN, v))
-    elif not v.strip():
+    else:
         errors.append(blank(F_GET_SCDATA_B_TOKEN))
 
     # isBookin g 是否綁定（預留收案）
     v = get("isBooking")
-    if v is None:
+    if type(v) is str and RE_BOOLEAN.fullmatch(v) is not None:
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_GET_SCDATA_B_IS_BOOKING))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_IS_BOOKING, v))
-    elif RE_BOOLEAN.fullmatch(v) is not None:
-        pass
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_IS_BOOKING))
     else:
@@ -494,13 +501,13 @@ def _validate_get_sc_data_b(
 
     # hospid 院所代碼
     v = get("hospid")
-    if v is None:
+    if type(v) is str and len(v) == 10 and v.isdigit() and v.isascii():
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_GET_SCDATA_B_HOSPID))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_HOSPID, v))
-    elif len(v) == 10 and v.isdigit() and v.isascii():
-        pass
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_HOSPID))
     else:
@@ -508,13 +515,13 @@ def _validate_get_sc_data_b(
 
     # hospseq no 分院代碼
     v = get("hospseqno")
-    if v is None:
+    if type(v) is str and len(v) == 2 and v.isdigit() and v.isascii():
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_GET_SCDATA_B_HOSPSEQNO))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_HOSPSEQNO, v))
-    elif len(v) == 2 and v.isdigit() and v.isascii():
-        pass
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_HOSPSEQNO))
     else:
@@ -522,13 +529,13 @@ def _validate_get_sc_data_b(
 
     # id 個案身分證號
     v = get("id")
-    if v is None:
+    if type(v) is str and id_checksum_ok(v):
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_GET_SCDATA_B_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_ID, v))
-    elif id_checksum_ok(v):
-        pass
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_ID))
     else:
@@ -547,13 +554,17 @@ def _validate_get_sc_data_b(
     # birthday 個案生日
     p_birthday: Any = None
     v = get("birthday")
-    if v is None:
+    if (
+        type(v) is str
+        and RE_ROC_DATE.fullmatch(v) is not None
+        and (p_birthday := parse_roc(v)) is not None
+    ):
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_GET_SCDATA_B_BIRTHDAY))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_BIRTHDAY, v))
-    elif RE_ROC_DATE.fullmatch(v) is not None and (p_birthday := parse_roc(v)) is not None:
-        pass
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_BIRTHDAY))
     else:
@@ -569,7 +580,7 @@ def _validate_get_sc_data_b(
         )
 
     # type 治療類別
-    v = get("type")
+    v = value_cure_type
     if v in ENUM_CURE_TYPE:
         pass
     elif v is None:
@@ -592,13 +603,17 @@ def _validate_get_sc_data_b(
     # funcdate 就診日期
     p_func_date: Any = None
     v = get("funcdate")
-    if v is None:
+    if (
+        type(v) is str
+        and RE_ROC_DATE.fullmatch(v) is not None
+        and (p_func_date := parse_roc(v)) is not None
+    ):
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_GET_SCDATA_B_FUNCDATE))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_FUNCDATE, v))
-    elif RE_ROC_DATE.fullmatch(v) is not None and (p_func_date := parse_roc(v)) is not None:
-        pass
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_FUNCDATE))
     else:
@@ -684,38 +699,45 @@ def _validate_save(
     absent = 0  # fields the payload does not have (or has as null)
     if today is None:
         today = date.today()
-    c_first_visit = get("curE_AGREE") == "Y"
-    c_medication = get("curE_TYPE") == "1"
-    c_pregnant = get("casE_KIND") == "2"
+    value_cure_agree = get("curE_AGREE")  # read once: for the condition and the field's check
+    c_first_visit = value_cure_agree == "Y"
+    value_cure_type = get("curE_TYPE")  # read once: for the condition and the field's check
+    c_medication = value_cure_type == "1"
+    value_case_kind = get("casE_KIND")  # read once: for the condition and the field's check
+    c_pregnant = value_case_kind == "2"
     # ACCOUNT 帳號
     v = get("account")
-    if v is None:
+    if type(v) is str and v.strip():
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_ACCOUNT))
     elif type(v) is not str:
         errors.append(wrong_type(F_ACCOUNT, v))
-    elif not v.strip():
+    else:
         errors.append(blank(F_ACCOUNT))
 
     # PASSWORD 密碼
     v = get("password")
-    if v is None:
+    if type(v) is str and v.strip():
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_PASSWORD))
     elif type(v) is not str:
         errors.append(wrong_type(F_PASSWORD, v))
-    elif not v.strip():
+    else:
         errors.append(blank(F_PASSWORD))
 
     # Hosp_id 醫事機構代碼
     v = get("hosP_ID")
-    if v is None:
+    if type(v) is str and len(v) == 10 and v.isdigit() and v.isascii():
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_HOSP_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_HOSP_ID, v))
-    elif len(v) == 10 and v.isdigit() and v.isascii():
-        pass
     elif not v.strip():
         errors.append(blank(F_HOSP_ID))
     else:
@@ -723,13 +745,13 @@ def _validate_save(
 
     # hosP_SEQ_NO 分院識別號
     v = get("hosP_SEQ_NO")
-    if v is None:
+    if type(v) is str and len(v) == 2 and v.isdigit() and v.isascii():
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_HOSP_SEQ_NO))
     elif type(v) is not str:
         errors.append(wrong_type(F_HOSP_SEQ_NO, v))
-    elif len(v) == 2 and v.isdigit() and v.isascii():
-        pass
     elif not v.strip():
         errors.append(blank(F_HOSP_SEQ_NO))
     else:
@@ -737,13 +759,13 @@ def _validate_save(
 
     # id 個案身分證號
     v = get("id")
-    if v is None:
+    if type(v) is str and id_checksum_ok(v):
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_ID, v))
-    elif id_checksum_ok(v):
-        pass
     elif not v.strip():
         errors.append(blank(F_ID))
     else:
@@ -762,13 +784,13 @@ def _validate_save(
     # birthday 個案生日
     p_birthday: Any = None
     v = get("birthday")
-    if v is None:
+    if type(v) is str and (p_birthday := parse_gregorian(v)) is not None:
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_BIRTHDAY))
     elif type(v) is not str:
         errors.append(wrong_type(F_BIRTHDAY, v))
-    elif (p_birthday := parse_gregorian(v)) is not None:
-        pass
     elif not v.strip():
         errors.append(blank(F_BIRTHDAY))
     else:
@@ -786,13 +808,13 @@ def _validate_save(
     # funC_DATE 就診日期
     p_func_date: Any = None
     v = get("funC_DATE")
-    if v is None:
+    if type(v) is str and (p_func_date := parse_gregorian(v)) is not None:
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_FUNC_DATE))
     elif type(v) is not str:
         errors.append(wrong_type(F_FUNC_DATE, v))
-    elif (p_func_date := parse_gregorian(v)) is not None:
-        pass
     elif not v.strip():
         errors.append(blank(F_FUNC_DATE))
     else:
@@ -809,13 +831,13 @@ def _validate_save(
 
     # prsN_ID 醫事人員身分證號
     v = get("prsN_ID")
-    if v is None:
+    if type(v) is str and id_checksum_ok(v):
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_PRSN_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_PRSN_ID, v))
-    elif id_checksum_ok(v):
-        pass
     elif not v.strip():
         errors.append(blank(F_PRSN_ID))
     else:
@@ -1188,7 +1210,7 @@ def _validate_save(
         errors.append(not_in_enum(F_SMOKE_SICK, v, "0:否、1:是", "0 (no), 1 (yes)"))
 
     # CURE_AGREE 同意治療（初診）
-    v = get("curE_AGREE")
+    v = value_cure_agree
     if v in ENUM_CURE_AGREE:
         pass
     elif v is None:
@@ -1258,7 +1280,7 @@ def _validate_save(
         )
 
     # CURE_TYPE 治療類別
-    v = get("curE_TYPE")
+    v = value_cure_type
     if v in ENUM_CURE_TYPE:
         pass
     elif v is None:
@@ -1276,7 +1298,7 @@ def _validate_save(
         )
 
     # CASE_KIND 特殊身分別
-    v = get("casE_KIND")
+    v = value_case_kind
     if v in ENUM_CASE_KIND:
         pass
     elif v is None:
@@ -1292,12 +1314,12 @@ def _validate_save(
     # CURE_ITEM 用藥品項
     p_cure_item: Any = None
     v = get("curE_ITEM")
-    if v is None:
+    if type(v) is str and RE_DRUG_CODE_LIST.fullmatch(v) is not None:
+        p_cure_item = v.split(",")
+    elif v is None:
         absent += 1
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_ITEM, v))
-    elif RE_DRUG_CODE_LIST.fullmatch(v) is not None:
-        p_cure_item = v.split(",")
     elif not v.strip():
         pass
     else:
@@ -1310,12 +1332,12 @@ def _validate_save(
     # CURE_NUM 用藥數量
     p_cure_num: Any = None
     v = get("curE_NUM")
-    if v is None:
+    if type(v) is str and RE_QUANTITY_LIST.fullmatch(v) is not None:
+        p_cure_num = v.split(",")
+    elif v is None:
         absent += 1
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_NUM, v))
-    elif RE_QUANTITY_LIST.fullmatch(v) is not None:
-        p_cure_num = v.split(",")
     elif not v.strip():
         pass
     else:
@@ -1323,13 +1345,13 @@ def _validate_save(
 
     # REF_DEPT 科別
     v = get("reF_DEPT")
-    if v is None:
+    if type(v) is str and 1 <= len(v) <= 2 and v.isalnum() and v.isascii():
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_REF_DEPT))
     elif type(v) is not str:
         errors.append(wrong_type(F_REF_DEPT, v))
-    elif 1 <= len(v) <= 2 and v.isalnum() and v.isascii():
-        pass
     elif not v.strip():
         errors.append(blank(F_REF_DEPT))
     else:
@@ -1344,20 +1366,24 @@ def _validate_save(
 
     # MEMO 用藥備註
     v = get("memo")
-    if v is None:
+    if type(v) is str and v.strip():
+        pass
+    elif v is None:
         absent += 1
     elif type(v) is not str:
         errors.append(wrong_type(F_MEMO, v))
-    elif not v.strip():
+    else:
         pass
 
     # MEMO2 衛教備註
     v = get("memO2")
-    if v is None:
+    if type(v) is str and v.strip():
+        pass
+    elif v is None:
         absent += 1
     elif type(v) is not str:
         errors.append(wrong_type(F_MEMO2, v))
-    elif not v.strip():
+    else:
         pass
 
     # Every name is canonical when the fields found and the fields absent add up to the payload's
@@ -1595,33 +1621,37 @@ def _validate_delete(
         today = date.today()
     # ACCOUNT 帳號
     v = get("account")
-    if v is None:
+    if type(v) is str and v.strip():
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_ACCOUNT))
     elif type(v) is not str:
         errors.append(wrong_type(F_ACCOUNT, v))
-    elif not v.strip():
+    else:
         errors.append(blank(F_ACCOUNT))
 
     # PASSWORD 密碼
     v = get("password")
-    if v is None:
+    if type(v) is str and v.strip():
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_PASSWORD))
     elif type(v) is not str:
         errors.append(wrong_type(F_PASSWORD, v))
-    elif not v.strip():
+    else:
         errors.append(blank(F_PASSWORD))
 
     # Hosp_id 醫事機構代碼
     v = get("hosP_ID")
-    if v is None:
+    if type(v) is str and len(v) == 10 and v.isdigit() and v.isascii():
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_HOSP_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_HOSP_ID, v))
-    elif len(v) == 10 and v.isdigit() and v.isascii():
-        pass
     elif not v.strip():
         errors.append(blank(F_HOSP_ID))
     else:
@@ -1629,13 +1659,13 @@ def _validate_delete(
 
     # hosP_SEQ_NO 分院識別號
     v = get("hosP_SEQ_NO")
-    if v is None:
+    if type(v) is str and len(v) == 2 and v.isdigit() and v.isascii():
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_HOSP_SEQ_NO))
     elif type(v) is not str:
         errors.append(wrong_type(F_HOSP_SEQ_NO, v))
-    elif len(v) == 2 and v.isdigit() and v.isascii():
-        pass
     elif not v.strip():
         errors.append(blank(F_HOSP_SEQ_NO))
     else:
@@ -1643,13 +1673,13 @@ def _validate_delete(
 
     # id 個案身分證號
     v = get("id")
-    if v is None:
+    if type(v) is str and id_checksum_ok(v):
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_ID, v))
-    elif id_checksum_ok(v):
-        pass
     elif not v.strip():
         errors.append(blank(F_ID))
     else:
@@ -1668,13 +1698,13 @@ def _validate_delete(
     # birthday 個案生日
     p_birthday: Any = None
     v = get("birthday")
-    if v is None:
+    if type(v) is str and (p_birthday := parse_gregorian(v)) is not None:
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_BIRTHDAY))
     elif type(v) is not str:
         errors.append(wrong_type(F_BIRTHDAY, v))
-    elif (p_birthday := parse_gregorian(v)) is not None:
-        pass
     elif not v.strip():
         errors.append(blank(F_BIRTHDAY))
     else:
@@ -1692,13 +1722,13 @@ def _validate_delete(
     # funC_DATE 就診日期
     p_func_date: Any = None
     v = get("funC_DATE")
-    if v is None:
+    if type(v) is str and (p_func_date := parse_gregorian(v)) is not None:
+        pass
+    elif v is None:
         absent += 1
         errors.append(required(F_FUNC_DATE))
     elif type(v) is not str:
         errors.append(wrong_type(F_FUNC_DATE, v))
-    elif (p_func_date := parse_gregorian(v)) is not None:
-        pass
     elif not v.strip():
         errors.append(blank(F_FUNC_DATE))
     else:
@@ -1757,12 +1787,12 @@ def _validate_delete(
 
     # prsN_ID 醫事人員身分證號
     v = get("prsN_ID")
-    if v is None:
+    if type(v) is str and id_checksum_ok(v):
+        pass
+    elif v is None:
         absent += 1
     elif type(v) is not str:
         errors.append(wrong_type(F_PRSN_ID, v))
-    elif id_checksum_ok(v):
-        pass
     elif not v.strip():
         pass
     else:
