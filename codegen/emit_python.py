@@ -68,6 +68,7 @@ class FieldPlan:
     condition_const: str | None
     kind: str
     parsed: str | None
+    key: str
     const: str | None = None
     regex: str | None = None
     choices: str | None = None
@@ -107,8 +108,9 @@ class OperationPlan:
     labels_const: str
     folded: dict[str, str]
     labels: dict[str, str]
-    # (variable, wire name, value that makes it true, variable holding the field's value)
-    conditions: list[tuple[str, str, str, str]]
+    # (variable, wire name, value that makes it true, variable holding the field's value, and
+    # the module variable holding the wire name)
+    conditions: list[tuple[str, str, str, str, str]]
     fields: list[FieldPlan]
     rules: list[RulePlan]
     needs_today: bool
@@ -149,6 +151,14 @@ class PythonEmitter:
         self.constants = _Constants()
         # (runtime module, name) pairs the validators import; "" is the package itself.
         self.imports: set[tuple[str, str]] = {("dates", "parse_gregorian"), ("dates", "parse_roc")}
+        # Each wire name the checks look up and the module variable that holds it.
+        self.key_names: dict[str, str] = {}
+
+    def key_name(self, field: Field) -> str:
+        """The module variable holding `field`'s wire name, for look-ups (see share_key_objects)."""
+        name = self.constants.add(constant_name("KEY", field.key), repr(field.wire))
+        self.key_names[field.wire] = name
+        return name
 
     def info(self, field: Field) -> str:
         args = [field.wire, field.table_name, field.label, field.label_en]
@@ -181,6 +191,7 @@ class PythonEmitter:
             condition_const=self.condition(condition) if condition else None,
             kind=field.kind,
             parsed=f"p_{field.python_name}" if field.key in needed or field.depends else None,
+            key=self.key_name(field),
         )
         fmt = field.format
         if field.enum is not None:
@@ -304,7 +315,13 @@ class PythonEmitter:
             folded={f.wire.lower(): f.wire for f in operation.fields},
             labels={f.wire: f.label for f in operation.fields},
             conditions=[
-                (f"c_{c.key}", field.wire, c.equals, f"value_{field.python_name}")
+                (
+                    f"c_{c.key}",
+                    field.wire,
+                    c.equals,
+                    f"value_{field.python_name}",
+                    plans[c.field].key,
+                )
                 for c in operation.conditions
                 for field in [operation.field(c.field)]
             ],
@@ -358,6 +375,7 @@ class PythonEmitter:
             constants=self.constants.items,
             score_functions=score_functions,
             has_ftnd=ftnd is not None,
+            key_names=dict(sorted(self.key_names.items())),
             imports={
                 module: sorted(name for m, name in self.imports if m == module)
                 for module in sorted({m for m, _ in self.imports})

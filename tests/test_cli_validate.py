@@ -420,8 +420,33 @@ def test_import_scforhis_loads_neither_httpx_nor_ssl() -> None:
         "assert not missing, missing\n"
         "assert set(scforhis.__all__) <= set(dir(scforhis))\n"
         "from scforhis import Client, validate_save\n"
+        "assert scforhis.validators.VALIDATORS and scforhis.keys.canonical_keys\n"
         "print('httpx' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"
+
+
+def test_a_value_that_is_a_list_or_object_is_reported_not_raised(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The batch calls the checks directly; a check that raises on an unhashable value hands the
+    record to the validator, which reports it."""
+    records: list[dict[str, Any]] = [
+        {**visit(1), "casE_SOURCE": ["1"]},
+        {**visit(2), "curE_TYPE": {"a": "1"}},
+        visit(3),
+    ]
+    path = tmp_path / "export.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", "utf-8")
+    status, out, _ = run(capsys, "--format", "jsonl", str(path))
+    assert status == 1
+    reported = [json.loads(line) for line in out.splitlines()]
+    assert [
+        (e["record"], e["errors"][0]["field"], e["errors"][0]["code"]) for e in reported[:-1]
+    ] == [
+        (1, "casE_SOURCE", "type"),
+        (2, "curE_TYPE", "type"),
+    ]
+    assert reported[-1]["summary"]["valid"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -305,3 +306,23 @@ def test_values_of_the_wrong_type_in_looked_up_fields(value: object, kind: str) 
     found = {(issue.field, issue.code) for issue in result.errors}
     assert found == {("curE_TYPE", "type"), ("examyear", "type"), ("id", "checksum")}
     assert all(f"got {kind}" in issue.message_en for issue in result.errors if issue.code == "type")
+
+
+def test_shared_key_objects_speed_look_ups_and_change_no_result() -> None:
+    """share_key_objects adopts a reader's key objects (orjson gives one object per distinct
+    name); look-ups then find the very object stored, and every answer stays the same."""
+    validators = scforhis.validators
+    lines = [json.dumps({**SAVE, "id": "A123456789"}), json.dumps({**SAVE, "smokE_FIRST": "9"})]
+    before = [scforhis.validate_save(json.loads(line), today=TODAY) for line in lines]
+    reader_keys = {key: key for key in json.loads(lines[0])}  # equal text, other objects
+    payload = {reader_keys[key]: value for key, value in json.loads(lines[0]).items()}
+    original = dict(vars(validators))
+    try:
+        validators.share_key_objects({**payload, 1: "x", "ACCOUNT": "y", "unknown": "z"})
+        assert reader_keys["smokE_FIRST"] is not original["KEY_SMOKE_FIRST"]  # the premise
+        assert validators.KEY_SMOKE_FIRST is reader_keys["smokE_FIRST"]
+        assert "unknown" not in validators._KEY_NAMES and validators.KEY_ACCOUNT == "account"
+        after = [scforhis.validate_save(json.loads(line), today=TODAY) for line in lines]
+        assert after == before and not before[0].errors and before[1].errors
+    finally:
+        vars(validators).update(original)

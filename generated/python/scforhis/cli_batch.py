@@ -27,7 +27,7 @@ from .batch_report import Reporter
 from .config import ENV_HOSP_ID, ENV_HOSP_SEQ_NO
 from .errors import ConfigurationError, ScForHisError
 from .operations import OPERATIONS, RECORD_KEY
-from .validators import CLEAN, VALIDATORS
+from .validators import CHECKS, CLEAN, VALIDATORS, share_key_objects
 
 if TYPE_CHECKING:
     from .batch_upload import UploadTally
@@ -182,37 +182,34 @@ def _no_records(path: str) -> InputError:
     )
 
 
-def settings_filler(
-    operation: OperationSpec, values: Mapping[str, str | None]
-) -> Callable[[Any], Any]:
-    """What the client fills from its settings, added to a record that leaves it out.
+class SettingsFiller:
+    """Adds what the client fills from its settings to a record that leaves it out.
 
     `values` maps a field's `filled` name (account, password, hosp_id, hosp_seq_no) to its value;
     None leaves the field as it is. Names match in any letter case, as the validator's do.
+    `wires` holds the canonical names it fills: a dict whose keys include them needs nothing.
     """
-    fills = [
-        (item.wire, frozenset(n for n, w in operation.aliases.items() if w == item.wire), value)
-        for item in operation.fields
-        if item.filled and (value := values.get(item.filled))
-    ]
-    if not fills:
-        return lambda payload: payload
 
-    wires = frozenset(wire for wire, _, _ in fills)
+    def __init__(self, operation: OperationSpec, values: Mapping[str, str | None]) -> None:
+        self._fills = [
+            (item.wire, frozenset(n for n, w in operation.aliases.items() if w == item.wire), value)
+            for item in operation.fields
+            if item.filled and (value := values.get(item.filled))
+        ]
+        self.wires = frozenset(wire for wire, _, _ in self._fills)
 
-    def fill(payload: Any) -> Any:
+    def __call__(self, payload: Any) -> Any:
+        """`payload` with the missing settings added (a new dict), or as it is."""
         if not isinstance(payload, dict):
             return payload  # not a record: the validator says so
         # Canonical names first, as one C-level set comparison: this runs for every record of a
         # large export, and most need no case-folding at all.
-        if payload.keys() >= wires:
+        if payload.keys() >= self.wires:
             return payload
-        missing = [entry for entry in fills if entry[0] not in payload]
+        missing = [entry for entry in self._fills if entry[0] not in payload]
         present = {str(name).lower() for name in payload}
         added = {wire: value for wire, names, value in missing if not names & present}
         return {**payload, **added} if added else payload
-
-    return fill
 
 
 def _environment_values() -> dict[str, str | None]:
@@ -237,9 +234,10 @@ def run_upload(arguments: argparse.Namespace) -> int:
 
 
 def _validate(arguments: argparse.Namespace) -> int:
-    validator = VALIDATORS[arguments.op]
-    clean = CLEAN[arguments.op]
-    fill = settings_filler(OPERATIONS[arguments.op], _environment_values())
+    operation = arguments.op
+    validator, check, clean = VALIDATORS[operation], CHECKS[operation], CLEAN[operation]
+    fill = SettingsFiller(OPERATIONS[operation], _environment_values())
+    complete = fill.wires
     today = arguments.today
     reporter = Reporter(
         sys.stdout, form=arguments.format, lang=arguments.lang, max_errors=arguments.max_errors
@@ -255,7 +253,16 @@ def _validate(arguments: argparse.Namespace) -> int:
                 # with issues.
                 for line, payload in _counted(_read(arguments, path), tick):
                     number += 1
-                    result = validator(fill(payload), today=today)
+                    if number == 1 and type(payload) is dict:
+                        share_key_objects(payload)  # the reader's own key objects, from now on
+                    if type(payload) is dict and payload.keys() >= complete:
+                        # A record as the client sends it: straight to the check (see CHECKS).
+                        try:
+                            result = check(payload, today, operation)
+                        except Exception:  # noqa: BLE001 - the validator reports what raised
+                            result = validator(payload, today=today)
+                    else:
+                        result = validator(fill(payload), today=today)
                     if result is clean:
                         valid += 1
                     else:
@@ -328,7 +335,7 @@ def _upload(arguments: argparse.Namespace) -> int:
                 folded=operation.aliases,
                 key_fields=RECORD_KEY,
                 journal=journal,
-                prepare=settings_filler(operation, values),
+                prepare=SettingsFiller(operation, values),
                 resolve=resolve,
                 resend_pending=operation.method != "POST",
                 on_result=show,
