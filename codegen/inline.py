@@ -78,6 +78,16 @@ def inline_check(function: Callable[..., Any], arguments: Mapping[str, str]) -> 
                 return ast.parse(arguments[node.id], mode="eval").body
             return node
 
+        def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
+            # `-after` with after = 0 reads better as `0` than as `-0`.
+            self.generic_visit(node)
+            operand = node.operand
+            if isinstance(node.op, ast.USub) and isinstance(operand, ast.Constant):
+                value = operand.value
+                if type(value) is int or type(value) is float:
+                    return ast.Constant(-value)
+            return node
+
     substituted = _Substitute().visit(expression)
     return Inlined(f"({ast.unparse(substituted)})", frozenset(imports))
 

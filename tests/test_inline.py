@@ -33,10 +33,20 @@ def _inlined(function: Any) -> Any:
     return inline_check(function, {name: f"a_{name}" for name in names})
 
 
+def _two_statements(day: date, years: int) -> bool:
+    year = day.year
+    return year >= years
+
+
+def _attribute_call(day: date, years: int) -> bool:
+    return day.replace(day=1).year >= years
+
+
 def test_one_expression_checks_are_inlined_and_others_stay_calls() -> None:
     assert _inlined(rules.not_before) is not None
     assert _inlined(rules.age_at_most).imports == {("dates", "age_on")}
-    assert _inlined(rules.roc_year_near) is None  # two statements
+    assert _inlined(_two_statements) is None
+    assert _inlined(_attribute_call) is None
 
 
 @given(st.data())

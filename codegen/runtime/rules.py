@@ -45,8 +45,9 @@ def same_count(first: list[str], second: list[str]) -> bool:
 
 def roc_year_near(year: int, day: date, before: int, after: int) -> bool:
     """The ROC `year` lies from `before` years before to `after` years after the year of `day`."""
-    visit_year = roc_year(day)
-    return visit_year - before <= year <= visit_year + after
+    # One expression (the year of `day` minus `year` lies in -after..before), so that generated
+    # validators can write it inline.
+    return -after <= roc_year(day) - year <= before
 
 
 def score_or_count_at_least(count: int, score: int | None, min_score: int, min_count: int) -> bool:

@@ -14,8 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from . import rules
-from .dates import age_on, parse_gregorian, parse_roc
+from .dates import age_on, parse_gregorian, parse_roc, roc_year
 from .idnumbers import id_checksum_ok
 from .issues import (
     FieldInfo,
@@ -1529,7 +1528,7 @@ def _validate_save(
     if (
         p_examyear is not None
         and p_func_date is not None
-        and not rules.roc_year_near(p_examyear, p_func_date, 1, 0)
+        and not (0 <= roc_year(p_func_date) - p_examyear <= 1)
     ):
         warnings.append(
             rule_issue(
@@ -1924,7 +1923,7 @@ def _validate_delete(
     if (
         p_examyear is not None
         and p_func_date is not None
-        and not rules.roc_year_near(p_examyear, p_func_date, 1, 0)
+        and not (0 <= roc_year(p_func_date) - p_examyear <= 1)
     ):
         warnings.append(
             rule_issue(
