@@ -67,12 +67,11 @@ def integer_issue(
 ) -> int | None:
     """Check a whole number outside the fast set; record an issue, or return it when valid."""
     if pattern.fullmatch(value) is None:
-        if value.isascii() and value.isdigit() and not _calendar_hint(value, calendar)[0]:
+        hint = _calendar_hint(value, calendar)
+        if value.isascii() and value.isdigit() and not hint[0]:
             errors.append(out_of_range(info, value, low, high))
         else:
-            errors.append(
-                bad_pattern(info, value, expected, expected_en, *_calendar_hint(value, calendar))
-            )
+            errors.append(bad_pattern(info, value, expected, expected_en, *hint))
         return None
     number = int(value)
     if not low <= number <= high:

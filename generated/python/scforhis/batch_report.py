@@ -108,20 +108,15 @@ def dumps(value: Any) -> str:
     return dump_bytes(value).decode("utf-8")
 
 
-def issue_json(issue: Issue) -> dict[str, Any]:
-    """One issue for machine output."""
-    return issue.to_dict()
-
-
 def record_json(record: Record, result: ValidationResult) -> dict[str, Any]:
     """One record's result for machine output."""
     return {
         "source": record.source,
         "record": record.number,
         "line": record.line,
-        "ok": result.ok,
-        "errors": [issue_json(i) for i in result.errors],
-        "warnings": [issue_json(i) for i in result.warnings],
+        "ok": not result.errors,
+        "errors": [issue.to_dict() for issue in result.errors],
+        "warnings": [issue.to_dict() for issue in result.warnings],
     }
 
 

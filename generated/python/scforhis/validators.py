@@ -4,7 +4,10 @@
 Each `validate_<operation>(payload)` checks one request and returns a `ValidationResult` holding
 every problem; it never raises. Field names match ignoring case, as ASP.NET binds them; unknown
 names are warnings. Straight-line code per field: regexes are compiled once here, small domains
-are frozenset or dict look-ups, and payloads with canonical names skip the renaming step.
+are frozenset or dict look-ups, and a payload whose names are all canonical (the fields found and
+absent add up to its size) skips the renaming step. Wire names are looked up through `KEY_*`
+variables, so that a batch can share its reader's key objects (`share_key_objects`); `CHECKS`
+are the checks behind the validators, for callers with many dicts.
 """
 
 from __future__ import annotations
