@@ -24,8 +24,9 @@ SANDBOX_URL = "http://127.0.0.1:8000"
 # note in each description.
 BODY_REFUSALS = {
     "400": (
-        "本文無法讀取：空白、JSON 格式錯誤、不是 JSON 物件或不是 UTF-8",
-        "the body cannot be read: empty, malformed JSON, not a JSON object, or not UTF-8",
+        "本文無法讀取：空白、JSON 格式錯誤、不是 JSON 物件、不是 UTF-8，或欄位值不是 JSON 字串",
+        "the body cannot be read: empty, malformed JSON, not a JSON object, not UTF-8, or a "
+        "field's value is not a JSON string (a number, say)",
     ),
     "413": ("本文過大", "the body is larger than the service accepts"),
     "415": (

@@ -142,10 +142,27 @@ def test_an_oversized_body_gets_413(http: httpx.Client) -> None:
     still_serving(http)
 
 
-def test_values_that_are_not_strings_get_the_validators_messages(http: httpx.Client) -> None:
-    record = {**manual_request("Save"), "curE_STAGE": 2, "smokE_YEAR": None, "height": [170]}
+@pytest.mark.parametrize(
+    ("name", "value", "kind"),
+    [("curE_STAGE", 2, "數字"), ("CURE_STAGE", 2.5, "數字"), ("height", [170], "陣列"),
+     ("curE_AGREE", True, "布林值"), ("memo", {"a": "b"}, "物件")],
+)  # fmt: skip
+def test_a_field_that_is_not_a_json_string_gets_400_as_from_the_service(
+    http: httpx.Client, name: str, value: object, kind: str
+) -> None:
+    """System.Text.Json cannot bind a number (or a boolean, array, object) to a string property:
+    the service answers 400 before its own checks, whatever the name's letter case."""
+    record = {**manual_request("Save"), name: value}
+    message = refused_json(http.post("/Save", json=record), 400, f"須為 JSON 字串（收到{kind}）")
+    assert "quote it" in message
+
+
+def test_null_and_unknown_names_bind_as_the_service_binds_them(http: httpx.Client) -> None:
+    """null binds as a missing value (the validator then speaks), and a name the service does
+    not know is ignored whatever its value."""
+    record = {**manual_request("Save"), "curE_STAGE": None, "remark": 5, "extra": [1]}
     message = refused_json(http.post("/Save", json=record), 200, "資料檢核錯誤")
-    assert "「療程序號」須為字串" in message
+    assert "「療程序號」為必填" in message
 
 
 @pytest.mark.parametrize("operation", ALL_OPERATIONS, ids=lambda op: op.name)

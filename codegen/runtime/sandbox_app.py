@@ -59,6 +59,7 @@ _UTF8 = frozenset({"utf-8", "utf8"})
 # sending, gets the answer instead of a reset connection.
 _DRAIN_BYTES = 1024 * 1024
 _JSON_KINDS = {
+    dict: ("物件", "an object"),
     list: ("陣列", "an array"),
     str: ("字串", "a string"),
     int: ("數字", "a number"),
@@ -110,6 +111,28 @@ class _PathsIgnoringCase:
 
 def _json_kind(value: object) -> tuple[str, str]:
     return _JSON_KINDS.get(type(value), ("其他", "something else"))
+
+
+def _check_bindable(endpoint: Endpoint, data: dict[str, object]) -> None:
+    """Refuse, as the service does, a field it binds whose JSON value is not a string.
+
+    Every field of the API is a string property, and System.Text.Json cannot bind a number, a
+    boolean, an array or an object to one: the service answers 400 before any of its own checks
+    (domain-facts.md, wire names). null binds (as a missing value); unknown names are ignored.
+    """
+    wires = {wire.lower(): wire for wire in endpoint.operation.aliases.values()}
+    for name, value in data.items():
+        if value is None or isinstance(value, str):
+            continue
+        wire = wires.get(name.lower())
+        if wire is not None:
+            kind, kind_en = _json_kind(value)
+            raise BadRequest(
+                400,
+                f'欄位「{wire}」須為 JSON 字串（收到{kind}），數字也要加引號，例如 "1"'
+                f"（the service cannot bind {kind_en} to the string field {wire}: "
+                f'quote it, as in "1"）',
+            )
 
 
 def _shown(text: str, limit: int = 60) -> str:
@@ -308,6 +331,7 @@ class SandboxApp:
                 400,
                 f"本文須為 JSON 物件（收到{kind}）（the body must be a JSON object, not {kind_en}）",
             )
+        _check_bindable(endpoint, data)
         return data
 
     async def _text(self, request: Request) -> str:
