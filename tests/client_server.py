@@ -18,6 +18,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+import scforhis
 from scforhis.sandbox_app import ServerThread
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -144,3 +145,19 @@ class ServiceThread(ServerThread):
     def dialect_url(self, dialect: str = "api") -> str:
         """The base URL of one dialect."""
         return f"http://127.0.0.1:{self.port}/{dialect}"
+
+    def client_options(self, dialect: str, **overrides: Any) -> dict[str, Any]:
+        """Keyword settings of `scforhis.Client` for one dialect of this service: its account,
+        no environment, one quick retry; `overrides` replace any of them."""
+        values: dict[str, Any] = {
+            "base_url": self.dialect_url(dialect),
+            "account": ACCOUNT,
+            "password": PASSWORD,
+            "hosp_id": "3501200000",
+            "hosp_seq_no": "00",
+            "timeout": 5.0,
+            "retry": scforhis.RetryPolicy(retries=1, backoff=0.0),
+            "env": {},
+        }
+        values.update(overrides)
+        return values

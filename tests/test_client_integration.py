@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import scforhis
@@ -27,21 +26,6 @@ def service() -> Iterator[ServiceThread]:
     server.stop()
 
 
-def options(service: ServiceThread, dialect: str, **overrides: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "base_url": service.dialect_url(dialect),
-        "account": ACCOUNT,
-        "password": PASSWORD,
-        "hosp_id": "3501200000",
-        "hosp_seq_no": "00",
-        "timeout": 5.0,
-        "retry": scforhis.RetryPolicy(retries=1, backoff=0.0),
-        "env": {},
-    }
-    values.update(overrides)
-    return values
-
-
 def visit(day: int) -> dict[str, str]:
     """The manual's Save example on its own visit date (each test keeps its own visit)."""
     return {**manual_record(), "funC_DATE": f"2022/10/{day:02d}"}
@@ -54,7 +38,7 @@ def test_the_not_eligible_patient_has_a_valid_id() -> None:
 @pytest.mark.parametrize(("dialect", "day"), [("api", 3), ("manual", 4)])
 def test_workflow_sync(service: ServiceThread, dialect: str, day: int) -> None:
     record = visit(day)
-    with scforhis.Client(**options(service, dialect)) as client:
+    with scforhis.Client(**service.client_options(dialect)) as client:
         answer = client.get_sc_data_b(manual_query())
         assert (answer.eligible, answer.reserved) == (True, True)
         answer = client.get_sc_data_b(manual_query(), is_booking=False)
@@ -89,7 +73,7 @@ def test_workflow_async(service: ServiceThread, dialect: str, day: int) -> None:
     record = visit(day)
 
     async def workflow() -> None:
-        async with scforhis.AsyncClient(**options(service, dialect)) as client:
+        async with scforhis.AsyncClient(**service.client_options(dialect)) as client:
             answers = await asyncio.gather(
                 client.get_sc_data_b(manual_query()),
                 client.get_sc_data_b(manual_query(), is_booking=False),
@@ -116,7 +100,7 @@ def test_a_late_save_answer_is_an_unknown_outcome_resolved_by_update(
     service: ServiceThread, mode: str
 ) -> None:
     record = visit(7 if mode == "sync" else 8)
-    settings = options(service, "slow", timeout=0.2)
+    settings = service.client_options("slow", timeout=0.2)
     saves = service.state.saves
 
     async def save_async() -> tuple[scforhis.ApiResult, scforhis.ApiResult]:

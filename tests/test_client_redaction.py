@@ -30,21 +30,6 @@ def service() -> Iterator[ServiceThread]:
     server.stop()
 
 
-def _options(service: ServiceThread, dialect: str, **overrides: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "base_url": service.dialect_url(dialect),
-        "account": ACCOUNT,
-        "password": PASSWORD,
-        "hosp_id": "3501200000",
-        "hosp_seq_no": "00",
-        "timeout": 5.0,
-        "retry": scforhis.RetryPolicy(retries=1, backoff=0.0),
-        "env": {},
-    }
-    values.update(overrides)
-    return values
-
-
 class Seen:
     """Everything a person could read: exception texts and tracebacks, reprs of results."""
 
@@ -64,7 +49,7 @@ class Seen:
 
 def _sync_workflow(service: ServiceThread, seen: Seen, day: int) -> None:
     record = {**manual_record(), "funC_DATE": f"2022/11/{day:02d}"}
-    with scforhis.Client(**_options(service, "api")) as client:
+    with scforhis.Client(**service.client_options("api")) as client:
         seen.show(client, client.settings, client.get_token_id())
         seen.show(client.get_sc_data_b(manual_query()))
         seen.show(client.get_sc_data_b(manual_query(), id=NOT_ELIGIBLE_ID))
@@ -80,15 +65,15 @@ def _sync_workflow(service: ServiceThread, seen: Seen, day: int) -> None:
         seen.show(client.save(record))
         seen.expect(scforhis.RejectedError, lambda: client.save(record).raise_for_code())
         seen.show(client.delete(record))
-    with scforhis.Client(**_options(service, "api", password=WRONG_PASSWORD)) as client:
+    with scforhis.Client(**service.client_options("api", password=WRONG_PASSWORD)) as client:
         seen.expect(scforhis.RejectedError, lambda: client.get_sc_data_b(manual_query()))
         seen.show(client, client.settings)
-    with scforhis.Client(**_options(service, "echo")) as client:
+    with scforhis.Client(**service.client_options("echo")) as client:
         seen.expect(scforhis.ProtocolError, lambda: client.get_sc_data_b(manual_query()))
         seen.expect(scforhis.OutcomeUnknownError, lambda: client.save(record))
         seen.expect(scforhis.ProtocolError, lambda: client.update(record))
         seen.expect(scforhis.HTTPStatusError, lambda: client.delete(record))
-    with scforhis.Client(**_options(service, "slow", timeout=0.2)) as client:
+    with scforhis.Client(**service.client_options("slow", timeout=0.2)) as client:
         seen.expect(scforhis.OutcomeUnknownError, lambda: client.save(record))
     seen.show(scforhis.SaveRequest(**_model_arguments(record)))
 
@@ -101,7 +86,7 @@ def _model_arguments(record: dict[str, str]) -> dict[str, Any]:
 
 async def _async_workflow(service: ServiceThread, seen: Seen, day: int) -> None:
     record = {**manual_record(), "funC_DATE": f"2022/11/{day:02d}"}
-    async with scforhis.AsyncClient(**_options(service, "api")) as client:
+    async with scforhis.AsyncClient(**service.client_options("api")) as client:
         seen.show(client, await client.get_sc_data_b(manual_query()))
         seen.show(
             await client.save(record), await client.update(record), await client.delete(record)
@@ -109,7 +94,7 @@ async def _async_workflow(service: ServiceThread, seen: Seen, day: int) -> None:
         with pytest.raises(scforhis.ValidationError) as invalid:
             await client.delete({**record, "id": MISTYPED_ID})
         seen.show(invalid.value, invalid.value.result)
-    async with scforhis.AsyncClient(**_options(service, "echo")) as client:
+    async with scforhis.AsyncClient(**service.client_options("echo")) as client:
         with pytest.raises(scforhis.OutcomeUnknownError) as unknown:
             await client.save(record)
         seen.texts.append("".join(traceback.format_exception(unknown.value)))
