@@ -8,6 +8,7 @@ the service ignores them. First-visit requirements and dependent enums become `i
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .model import Condition, Enum, Field, Format, Operation, Spec
@@ -178,9 +179,21 @@ def request_body(spec: Spec, operation: Operation, defs: Defs) -> dict[str, Any]
         },
         **object_schema(operation.fields, defs),
     }
+    # The service binds names in any letter case (ASP.NET), so `HOSP_ID` is hosP_ID too, and
+    # System.Text.Json refuses a value that is not a string for it (400): say so for every
+    # spelling, since `properties` names only the canonical one.
+    schema["patternProperties"] = {
+        any_case(field.wire): {"type": ["string", "null"]} for field in operation.fields
+    }
     if operation.examples:
         schema["examples"] = [example.request for example in operation.examples]
     return schema
+
+
+def any_case(name: str) -> str:
+    """An ECMA-262 pattern matching exactly `name` in any letter case (`id` -> `^[iI][dD]$`)."""
+    letters = (f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name)
+    return "^" + "".join(letters) + "$"
 
 
 def response_body(operation: Operation, defs: Defs) -> dict[str, Any]:

@@ -4,6 +4,7 @@ generated deterministically, and they accept exactly what the spec describes."""
 from __future__ import annotations
 
 import filecmp
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from codegen.emit_schemas import any_case
 from codegen.generate import generate
 from codegen.model import Operation
 from tests.conftest import ROOT, SPEC_PATH, load_schema, spec_model
@@ -161,3 +163,30 @@ def test_property_first_visit_field_missing_fails(operation: str, data: st.DataO
     # The same record as a follow-up visit does not need the field.
     payload[op.field(condition.field).wire] = "N"
     assert VALIDATORS[operation].is_valid(payload)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepted"),
+    [
+        ("SMOKE_YEAR", "5", True),  # another spelling of smokE_YEAR, a string: the service binds it
+        ("smoke_year", None, True),  # null binds too
+        ("SMOKE_YEAR", 5, False),  # System.Text.Json cannot bind a number to a string (400)
+        ("Smoke_Year", [1], False),
+        ("remark", 5, True),  # an unknown name is ignored whatever its value
+    ],
+)
+def test_names_in_any_letter_case_must_carry_strings(
+    name: str, value: object, accepted: bool
+) -> None:
+    record = {**spec_model().operation("Save").examples[0].request, name: value}
+    assert VALIDATORS["Save"].is_valid(record) is accepted
+
+
+@given(st.text(alphabet="aAbZz_09.", min_size=1, max_size=12), st.data())
+def test_property_any_case_pattern_matches_exactly_the_name_in_any_case(
+    name: str, data: st.DataObject
+) -> None:
+    pattern = re.compile(any_case(name))
+    recased = "".join(data.draw(st.sampled_from([c.lower(), c.upper()])) for c in name)
+    assert pattern.fullmatch(recased)
+    assert not pattern.fullmatch(recased + "x") and not pattern.fullmatch("x" + recased)
