@@ -68,7 +68,7 @@ def tenths_domain(field: Field, limit: int = 4096) -> tuple[int, int] | None:
     if high - low + 1 > limit:
         return None
     pattern = re.compile(value_pattern(field) or "")
-    if not all(pattern.search(f"{n // 10}.{n % 10}") for n in range(low, high + 1)):
+    if not all(pattern.fullmatch(f"{n // 10}.{n % 10}") for n in range(low, high + 1)):
         return None
     return low, high
 

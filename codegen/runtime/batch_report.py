@@ -154,15 +154,16 @@ class Reporter:
             self._write('{"records":[')
 
     def _write(self, text: str) -> None:
-        self._pending.append(text if self._bytes is None else text.encode())
-        if len(self._pending) >= self._batch:
-            self.flush()
+        self._queue(text if self._bytes is None else text.encode())
 
     def _write_json(self, value: Any, before: str = "", after: str = "") -> None:
         if self._bytes is None:
-            self._pending.append(before + dumps(value) + after)
+            self._queue(before + dumps(value) + after)
         else:
-            self._pending.append(before.encode() + dump_bytes(value) + after.encode())
+            self._queue(before.encode() + dump_bytes(value) + after.encode())
+
+    def _queue(self, piece: str | bytes) -> None:
+        self._pending.append(piece)
         if len(self._pending) >= self._batch:
             self.flush()
 

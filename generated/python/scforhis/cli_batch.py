@@ -28,10 +28,10 @@ from .config import ENV_HOSP_ID, ENV_HOSP_SEQ_NO
 from .errors import ConfigurationError, ScForHisError
 from .operations import OPERATIONS, RECORD_KEY
 from .validators import CHECKS, CLEAN, VALIDATORS, share_key_objects
+from .wire import OperationSpec
 
 if TYPE_CHECKING:
     from .batch_upload import UploadTally
-from .wire import OperationSpec
 
 UPLOADABLE = ("Save", "Update", "Delete")
 # Stands in for a credential the client fills at upload time, so `validate` need not know it.

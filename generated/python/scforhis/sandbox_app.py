@@ -29,7 +29,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
@@ -114,14 +114,19 @@ def _json_kind(value: object) -> tuple[str, str]:
     return _JSON_KINDS.get(type(value), ("其他", "something else"))
 
 
-def _check_bindable(endpoint: Endpoint, data: dict[str, object]) -> None:
+def _bound_names(endpoint: Endpoint) -> dict[str, str]:
+    """The names the service binds for `endpoint`, lower-cased, to their wire names."""
+    return {wire.lower(): wire for wire in endpoint.operation.aliases.values()}
+
+
+def _check_bindable(wires: Mapping[str, str], data: dict[str, object]) -> None:
     """Refuse, as the service does, a field it binds whose JSON value is not a string.
 
     Every field of the API is a string property, and System.Text.Json cannot bind a number, a
     boolean, an array or an object to one: the service answers 400 before any of its own checks
     (domain-facts.md, wire names). null binds (as a missing value); unknown names are ignored.
+    `wires` is the endpoint's `_bound_names`.
     """
-    wires = {wire.lower(): wire for wire in endpoint.operation.aliases.values()}
     for name, value in data.items():
         if value is None or isinstance(value, str):
             continue
@@ -168,6 +173,7 @@ class SandboxApp:
         self.random = random.Random(config.faults.seed)
         paths = ["/" + e.operation.path for e in self.endpoints]
         self._by_path = {"/" + e.operation.path: e for e in self.endpoints}
+        self._bound = {e.operation.name: _bound_names(e) for e in self.endpoints}
         # Answers that belong to no operation (an unknown path) use the first JSON operation's format.
         self._fallback = next(e for e in self.endpoints if e.kind == "json")
         routes = [self._route(e) for e in self.endpoints]
@@ -332,7 +338,7 @@ class SandboxApp:
                 400,
                 f"本文須為 JSON 物件（收到{kind}）（the body must be a JSON object, not {kind_en}）",
             )
-        _check_bindable(endpoint, data)
+        _check_bindable(self._bound[endpoint.operation.name], data)
         return data
 
     async def _text(self, request: Request) -> str:

@@ -491,11 +491,11 @@ def validate_get_token_id(payload: object, *, today: date | None = None) -> Vali
     strings. `today` replaces the current date in date rules. Never raises.
     """
     if type(payload) is dict:
-        # The common case without _run's extra call; anything unusual goes on to _run.
+        # The common case without _run's extra call.
         try:
             return _validate_get_token_id(payload, today, "GetTokenID")
-        except Exception:  # noqa: BLE001 - _run checks it again and reports what fails
-            pass
+        except Exception as error:  # noqa: BLE001 - a validator reports, it never raises
+            return _recover("GetTokenID", _validate_get_token_id, payload, today, error)
     return _run("GetTokenID", _validate_get_token_id, payload, today)
 
 
@@ -724,11 +724,11 @@ def validate_get_sc_data_b(payload: object, *, today: date | None = None) -> Val
     strings. `today` replaces the current date in date rules. Never raises.
     """
     if type(payload) is dict:
-        # The common case without _run's extra call; anything unusual goes on to _run.
+        # The common case without _run's extra call.
         try:
             return _validate_get_sc_data_b(payload, today, "GetSCDataB")
-        except Exception:  # noqa: BLE001 - _run checks it again and reports what fails
-            pass
+        except Exception as error:  # noqa: BLE001 - a validator reports, it never raises
+            return _recover("GetSCDataB", _validate_get_sc_data_b, payload, today, error)
     return _run("GetSCDataB", _validate_get_sc_data_b, payload, today)
 
 
@@ -1629,11 +1629,11 @@ def validate_save(payload: object, *, today: date | None = None) -> ValidationRe
     strings. `today` replaces the current date in date rules. Never raises.
     """
     if type(payload) is dict:
-        # The common case without _run's extra call; anything unusual goes on to _run.
+        # The common case without _run's extra call.
         try:
             return _validate_save(payload, today, "Save")
-        except Exception:  # noqa: BLE001 - _run checks it again and reports what fails
-            pass
+        except Exception as error:  # noqa: BLE001 - a validator reports, it never raises
+            return _recover("Save", _validate_save, payload, today, error)
     return _run("Save", _validate_save, payload, today)
 
 
@@ -1644,11 +1644,11 @@ def validate_update(payload: object, *, today: date | None = None) -> Validation
     strings. `today` replaces the current date in date rules. Never raises.
     """
     if type(payload) is dict:
-        # The common case without _run's extra call; anything unusual goes on to _run.
+        # The common case without _run's extra call.
         try:
             return _validate_save(payload, today, "Update")
-        except Exception:  # noqa: BLE001 - _run checks it again and reports what fails
-            pass
+        except Exception as error:  # noqa: BLE001 - a validator reports, it never raises
+            return _recover("Update", _validate_save, payload, today, error)
     return _run("Update", _validate_save, payload, today)
 
 
@@ -1950,11 +1950,11 @@ def validate_delete(payload: object, *, today: date | None = None) -> Validation
     strings. `today` replaces the current date in date rules. Never raises.
     """
     if type(payload) is dict:
-        # The common case without _run's extra call; anything unusual goes on to _run.
+        # The common case without _run's extra call.
         try:
             return _validate_delete(payload, today, "Delete")
-        except Exception:  # noqa: BLE001 - _run checks it again and reports what fails
-            pass
+        except Exception as error:  # noqa: BLE001 - a validator reports, it never raises
+            return _recover("Delete", _validate_delete, payload, today, error)
     return _run("Delete", _validate_delete, payload, today)
 
 
@@ -2045,14 +2045,25 @@ def _run(
         return ValidationResult(operation, (not_an_object(operation, payload),))
     try:
         return check(payload, today, operation)
-    except TypeError:
-        pass  # a value that cannot be hashed met a set look-up: check again with it wrapped
     except Exception as error:  # noqa: BLE001 - a validator reports, it never raises
+        return _recover(operation, check, payload, today, error)
+
+
+def _recover(
+    operation: str,
+    check: Callable[[Mapping[Any, Any], date | None, str], ValidationResult],
+    payload: Mapping[Any, Any],
+    today: date | None,
+    error: Exception,
+) -> ValidationResult:
+    """The answer after `check` raised `error` on `payload`: a value that cannot be hashed met a
+    set look-up (TypeError), so check again with such values wrapped; else report it unreadable."""
+    if not isinstance(error, TypeError):
         return ValidationResult(operation, (unreadable(operation, error),))
     try:
         return check(hashable_values(payload), today, operation)
-    except Exception as error:  # noqa: BLE001
-        return ValidationResult(operation, (unreadable(operation, error),))
+    except Exception as again:  # noqa: BLE001
+        return ValidationResult(operation, (unreadable(operation, again),))
 
 
 def unreadable(operation: str, error: Exception) -> Issue:
