@@ -3,12 +3,12 @@ measured in the same run."""
 
 from __future__ import annotations
 
-from bench import batch, client, sandbox, validator
+from bench import batch, client, sandbox, schemas, validator
 
 
 def main() -> None:
     """Run each benchmark in turn and print its report."""
-    for module in (validator, client, sandbox, batch):
+    for module in (validator, schemas, client, sandbox, batch):
         print("\n".join(module.main()), flush=True)
         print()
 

@@ -187,7 +187,13 @@ class ClientEmitter:
         """Every accepted name, lower-cased, to its canonical wire name; collisions are errors."""
         found: dict[str, str] = {}
         for field in op.fields:
-            names = (field.wire, field.key, field.python_name, field.table_name.replace(" ", ""))
+            names: tuple[str, ...] = (
+                field.wire,
+                field.key,
+                field.python_name,
+                field.table_name.replace(" ", ""),
+            )
+            names += (field.alias,) if field.alias else ()
             for name in names:
                 lowered = name.lower()
                 if found.setdefault(lowered, field.wire) != field.wire:

@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .model import Field, Operation, Rule, Spec
+from .model import Evidence, Field, Operation, Rule, Spec
 from .patterns import value_pattern
 from .render import render_template
 
 REQUIRED_WORDS = {"always": "必填 required", "never": "選填 optional"}
+# The manual's tables have a 必填 column: Y is the evidence of every always-required field.
+TABLE_REQUIRED = Evidence(
+    "manual", "輸入參數表「必填」欄為 Y", "The input table's 必填 (required) column says Y"
+)
 
 
 def cell(text: object) -> str:
@@ -25,8 +29,29 @@ def required_words(field: Field) -> str:
     return REQUIRED_WORDS[field.required]
 
 
+EVIDENCE_WORDS = {
+    "manual": "手冊 manual",
+    "storage": "欄位大小 column size",
+    "programme": "計畫規定 programme",
+    "plausibility": "合理性判斷 plausibility (our judgement)",
+}
+SEVERITY_WORDS = {"error": "錯誤 error", "warning": "警告 warning"}
+
+
+def evidence_words(evidence: Evidence) -> str:
+    """Evidence in words: its kind, what it says (the manual's own words where it is the
+    manual), and its source."""
+    says = f"「{evidence.says}」" if evidence.kind == "manual" else evidence.says
+    words = f"{EVIDENCE_WORDS[evidence.kind]}：{says} / {evidence.says_en}"
+    if evidence.why:
+        words += f"。{evidence.why} / {evidence.why_en}"
+    if evidence.source:
+        words += f"（{evidence.source}）"
+    return words
+
+
 def format_words(field: Field) -> str:
-    """The value's format in words, with its pattern and plausible range."""
+    """The value's format in words, with its pattern, its range and its plausible range."""
     if field.enum is not None:
         return f"代碼 code（{field.enum.label}）"
     assert field.format is not None
@@ -34,11 +59,58 @@ def format_words(field: Field) -> str:
     pattern = value_pattern(field)
     if pattern:
         words += f" `{pattern}`"
+    if field.format.max_length is not None:
+        words += (
+            f"，至多 {field.format.max_length} 字元 at most {field.format.max_length} characters"
+        )
     if field.minimum is not None:
-        words += f"，合理範圍 range {field.minimum:g}–{field.maximum:g}"
+        words += f"，可存範圍 stored range {field.minimum:g}–{field.maximum:g}"
+    if field.plausible is not None:
+        words += f"，常見範圍 plausible {field.plausible.minimum:g}–{field.plausible.maximum:g}"
     if field.format.check == "tw_id_checksum":
         words += "，含檢查碼 check digit verified"
     return words
+
+
+def check_rows(field: Field) -> list[dict[str, str]]:
+    """Every check of a field with its severity and the evidence behind it."""
+    rows: list[tuple[str, str, Evidence]] = []
+    if field.always_required:
+        rows.append(("必填 required", "error", TABLE_REQUIRED))
+    if field.condition is not None and field.condition.evidence is not None:
+        rows.append(
+            (f"{field.condition.label}必填 required for a {field.condition.label_en}", "error",
+             field.condition.evidence)
+        )  # fmt: skip
+    if field.absent is not None:
+        rows.append(("未送時提醒 warned when left out", "warning", field.absent.evidence))
+    evidence = field.value_evidence
+    if evidence is not None:
+        what = f"格式與範圍 format and range: {format_words(field)}"
+        if field.enum is not None:
+            what = f"代碼 codes: {field.enum.choices}"
+        rows.append((what, evidence.severity, evidence))
+    if field.plausible is not None and field.minimum is not None:
+        soft = field.plausible
+        rows.append(
+            (f"常見範圍 plausible {soft.minimum:g}–{soft.maximum:g}：{soft.hint} / {soft.hint_en}",
+             "warning", soft.evidence)
+        )  # fmt: skip
+    for advice in field.advice:
+        rows.append(
+            (f"通常為 usually {advice.label} / {advice.label_en} `{advice.pattern}`", "warning",
+             advice.evidence)
+        )  # fmt: skip
+    for dependent in field.depends:
+        rows.append(
+            (f"{dependent.condition.label}時 for {dependent.condition.label_en}: {dependent.enum.choices}",
+             dependent.evidence.severity, dependent.evidence)
+        )  # fmt: skip
+    return [
+        {"wire": cell(field.wire), "check": cell(what), "severity": SEVERITY_WORDS[severity],
+         "evidence": cell(evidence_words(evidence))}
+        for what, severity, evidence in rows
+    ]  # fmt: skip
 
 
 def codes_words(field: Field) -> str:
@@ -66,7 +138,14 @@ def field_row(field: Field) -> dict[str, str]:
     return {
         "wire": cell(field.wire),
         "table_name": cell(field.table_name),
-        "label": cell(f"{field.label}<br>{field.label_en}"),
+        "label": cell(
+            f"{field.label}<br>{field.label_en}"
+            + (
+                f"<br>手冊 manual：「{field.description}」"
+                if field.description != field.label
+                else ""
+            )
+        ),
         "format": cell(format_words(field)),
         "required": cell(required_words(field)),
         "codes": cell(codes_words(field)),
@@ -78,15 +157,14 @@ def rule_words(rule: Rule) -> dict[str, str]:
     """A rule in words: what it checks, on which fields, when, how severe, and its source."""
     fields = "、".join(f"`{f.wire}`" for _, f in rule.args) or f"`{rule.field.wire}`"
     when = "、".join(f"{c.label}（`{c.field}` = `{c.equals}`）" for c in rule.when)
-    severity = "錯誤 error" if rule.severity == "error" else "警告 warning"
     return {
         "id": rule.id,
         "message": cell(rule.message),
         "message_en": cell(rule.message_en),
         "fields": cell(fields),
         "when": cell(when or "一律 always"),
-        "severity": f"{severity} (`{rule.code}`)",
-        "source": cell(rule.source or "手冊 the manual"),
+        "severity": f"{SEVERITY_WORDS[rule.severity]} (`{rule.code}`)",
+        "source": cell(evidence_words(rule.evidence)),
     }
 
 
@@ -115,6 +193,7 @@ def operation_page(spec: Spec, operation: Operation) -> str:
         spec=spec,
         operation=operation,
         rows=[field_row(f) for f in operation.fields],
+        checks=[row for f in operation.fields for row in check_rows(f)],
         response_rows=[field_row(f) for f in operation.response.fields],
         conditional=conditional,
         dependents=[(f, d) for f in operation.fields for d in f.depends],
@@ -129,7 +208,8 @@ def emit_docs(spec: Spec) -> dict[str, str]:
     files = {f"docs/{op.name}.md": operation_page(spec, op) for op in spec.operations}
     formats = [
         {"key": f.key, "label": cell(f.label), "label_en": cell(f.label_en), "pattern": cell(f.pattern or ""),
-         "example": cell(f.example or "")}
+         "example": cell(f.example or ""),
+         "evidence": cell(f"{SEVERITY_WORDS[f.evidence.severity]}，{evidence_words(f.evidence)}") if f.evidence else ""}
         for f in spec.formats.values()
     ]  # fmt: skip
     context: dict[str, Any] = {"spec": spec, "formats": formats}

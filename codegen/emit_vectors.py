@@ -8,6 +8,7 @@ digits, calendars, ranges or cross-field rules); `valid` and `errors` what a ful
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -15,11 +16,11 @@ from typing import Any
 
 from .emit_schemas import render_json
 from .model import Field, Operation, Rule, Spec
-from .patterns import integer_digits
+from .patterns import value_pattern
 from .runtime.dates import format_gregorian, format_roc, parse_gregorian, parse_roc
 
 # Codes a JSON Schema catches; the others only a full validator does.
-SCHEMA_CODES = frozenset({"required", "blank", "type", "enum", "pattern"})
+SCHEMA_CODES = frozenset({"required", "blank", "type", "enum", "pattern", "length"})
 
 
 @dataclass
@@ -31,17 +32,23 @@ class Vector:
     payload: dict[str, Any]
     errors: list[dict[str, str]] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
+    # What a JSON Schema answers, where the codes alone do not tell (a number one past its
+    # column's digits is a `range` error that the schema's digit pattern also refuses).
+    schema_valid: bool | None = None
 
     def as_json(self) -> dict[str, Any]:
         codes = {error["code"] for error in self.errors}
+        schema_valid = (
+            self.schema_valid if self.schema_valid is not None else not (codes & SCHEMA_CODES)
+        )
         data: dict[str, Any] = {
             "name": self.name,
             "description": self.description,
-            "level": "schema" if codes & SCHEMA_CODES or not codes else "validator",
-            "schema_valid": not (codes & SCHEMA_CODES),
+            "level": "schema" if not schema_valid or not codes else "validator",
+            "schema_valid": schema_valid,
             "valid": not self.errors,
-            "errors": self.errors,
-            "warnings": self.warnings,
+            "errors": [{**error, "severity": "error"} for error in self.errors],
+            "warnings": [{**warning, "severity": "warning"} for warning in self.warnings],
             "payload": self.payload,
         }
         return data
@@ -62,17 +69,69 @@ def _not_a_real_day(field: Field) -> str:
     return "112/02/29" if field.format.calendar == "roc" else "2023/02/29"
 
 
-def _out_of_range(field: Field) -> str | None:
-    """A well-formed number just outside the field's plausible range, if one fits its digits."""
-    assert field.maximum is not None and field.minimum is not None
-    above = int(field.maximum) + 1
-    if len(str(above)) <= integer_digits(field.maximum):
-        return str(above)
-    return str(int(field.minimum) - 1) if field.minimum > 0 else None
+def _number_text(value: float, decimals: int) -> str:
+    """A number written plainly with at most `decimals` decimals (`999.9`, `100`)."""
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".") if decimals else str(int(value))
+    return text or "0"
+
+
+def _one_past(field: Field) -> tuple[str, bool] | None:
+    """A number one step past the field's range (the column's size), and whether it still
+    matches the digit pattern that the JSON Schema checks."""
+    assert field.format is not None and field.maximum is not None
+    step = 10**-field.format.decimals if field.format.kind == "decimal" else 1
+    above = _number_text(field.maximum + step, field.format.decimals)
+    pattern = value_pattern(field)
+    return above, bool(pattern and re.fullmatch(pattern, above))
+
+
+def _implausible(field: Field) -> str | None:
+    """A number the service stores but that lies just outside the plausible range."""
+    assert field.plausible is not None
+    low = field.minimum if field.minimum is not None else 0
+    high = field.maximum if field.maximum is not None else field.plausible.maximum * 10
+    pattern = value_pattern(field) or ""
+    for candidate in (field.plausible.maximum + 1, field.plausible.minimum - 1):
+        text = _number_text(candidate, 0)
+        if low <= candidate <= high and (
+            field.value_severity == "warning" or re.fullmatch(pattern, text)
+        ):
+            return text
+    return None
+
+
+def _malformed(field: Field) -> str:
+    """A non-blank value that breaks the field's own pattern."""
+    pattern = value_pattern(field) or "^$"
+    return next(c for c in ("!", ",", "!" * 11, "1,") if not re.fullmatch(pattern, c))
+
+
+def _advice_breaker(field: Field, value: str) -> str | None:
+    """A value that passes the field's own check but not its advice: the example's value with
+    its first character dropped (a lost leading zero) or in lower case."""
+    fmt = field.format
+    assert fmt is not None
+    for candidate in (value[1:], value.lower(), value[:-1]):
+        if not candidate.strip():
+            continue
+        if fmt.max_length is not None and len(candidate) > fmt.max_length:
+            continue
+        if fmt.pattern and not re.fullmatch(fmt.pattern, candidate):
+            continue
+        if any(not re.fullmatch(a.pattern, candidate) for a in field.advice):
+            return candidate
+    return None
 
 
 def _error(field: Field, code: str) -> list[dict[str, str]]:
     return [{"field": field.wire, "code": code}]
+
+
+def _finding(vector: Vector, field: Field, code: str, severity: str) -> Vector:
+    (vector.errors if severity == "error" else vector.warnings).append(
+        {"field": field.wire, "code": code}
+    )
+    return vector
 
 
 def _field_vectors(operation: Operation, base: dict[str, Any]) -> Iterator[Vector]:
@@ -109,12 +168,31 @@ def _field_vectors(operation: Operation, base: dict[str, Any]) -> Iterator[Vecto
                 _error(item, "enum"),
             )
         elif kind in ("pattern", "date", "list", "integer", "decimal"):
-            yield Vector(
+            severity = item.value_severity
+            vector = Vector(
                 f"pattern/{wire}",
-                f"{item.label} 格式錯誤 / malformed",
-                {**base, wire: "!"},
-                _error(item, "pattern"),
+                f"{item.label} 格式錯誤 / malformed ({item.value_evidence.kind if item.value_evidence else 'manual'})",
+                {**base, wire: _malformed(item)},
+                schema_valid=severity != "error",
             )
+            yield _finding(vector, item, "pattern", severity)
+        fmt = item.format
+        if fmt is not None and fmt.max_length is not None:
+            yield Vector(
+                f"length/{wire}",
+                f"{item.label} 超過欄位長度 {fmt.max_length} / longer than its column",
+                {**base, wire: "0" * (fmt.max_length + 1)},
+                _error(item, "length"),
+            )
+        if item.advice and isinstance(base[wire], str):
+            off = _advice_breaker(item, base[wire])
+            if off is not None:
+                yield Vector(
+                    f"advice/{wire}",
+                    f"{item.label} 不是常見的寫法 / not the usual shape ({item.advice[0].evidence.kind})",
+                    {**base, wire: off},
+                    warnings=[{"field": wire, "code": "pattern"}],
+                )
         if item.format is not None and item.format.check == "tw_id_checksum":
             value = str(base[wire])
             wrong = value[:-1] + str((int(value[-1]) + 1) % 10)
@@ -137,14 +215,38 @@ def _field_vectors(operation: Operation, base: dict[str, Any]) -> Iterator[Vecto
             base.get(operation.field(d.condition.field).wire) == d.condition.equals
             for d in item.depends
         )
-        if kind in ("integer", "decimal") and item.minimum is not None and not narrowed:
-            above = _out_of_range(item)
-            if above is not None:
+        if kind in ("integer", "decimal") and item.maximum is not None and not narrowed:
+            one_past = _one_past(item)
+            if one_past is not None:
+                above, fits = one_past
                 yield Vector(
                     f"range/{wire}",
-                    f"{item.label} 超出合理範圍 / out of range",
+                    f"{item.label} 超出欄位可存範圍 / beyond what the column holds",
                     {**base, wire: above},
                     _error(item, "range"),
+                    schema_valid=fits,
+                )
+                yield Vector(
+                    f"boundary/{wire}",
+                    f"{item.label} 欄位可存的最大值 / the largest value the column holds",
+                    {
+                        **base,
+                        wire: _number_text(
+                            item.maximum, item.format.decimals if item.format else 0
+                        ),
+                    },
+                    warnings=[{"field": wire, "code": "range"}]
+                    if item.plausible is not None and item.maximum > item.plausible.maximum
+                    else [],
+                )
+        if kind in ("integer", "decimal") and item.plausible is not None and not narrowed:
+            odd = _implausible(item)
+            if odd is not None:
+                yield Vector(
+                    f"plausible/{wire}",
+                    f"{item.label} 不在常見範圍 / outside the plausible range ({item.plausible.evidence.kind})",
+                    {**base, wire: odd},
+                    warnings=[{"field": wire, "code": "range"}],
                 )
         for dependent in item.depends:
             condition_wire = operation.field(dependent.condition.field).wire
@@ -209,8 +311,13 @@ def _break_age_at_least(rule: Rule, base: dict[str, Any]) -> dict[str, Any] | No
 
 
 def _break_years_within_age(rule: Rule, base: dict[str, Any]) -> dict[str, Any] | None:
-    years = _args(rule)["years"]
-    return {years.wire: str(int(years.maximum or 0))}
+    years, birth, at = _args(rule)["years"], _args(rule)["birth"], _args(rule)["at"]
+    born, visit = _day(birth, base[birth.wire]), _day(at, base[at.wire])
+    if born is None or visit is None:
+        return None
+    # One year more than the age, inside the plausible range so that only the rule speaks.
+    age = visit.year - born.year - ((visit.month, visit.day) < (born.month, born.day))
+    return {years.wire: str(age + 1)}
 
 
 def _break_same_count(rule: Rule, base: dict[str, Any]) -> dict[str, Any] | None:
@@ -284,6 +391,18 @@ def operation_vectors(spec: Spec, operation: Operation) -> list[dict[str, Any]]:
                 dict(example.request),
             )
         )
+        if example.request_as_printed is not None and example.outcome_as_printed is not None:
+            outcome = example.outcome_as_printed
+            vectors.append(
+                Vector(
+                    f"as_printed/{example.name}",
+                    f"手冊原樣（含誤植）/ The manual's example exactly as printed: {example.summary_en}",
+                    dict(example.request_as_printed),
+                    [dict(e) for e in outcome["errors"]],
+                    [dict(w) for w in outcome["warnings"]],
+                    schema_valid=outcome["schema_valid"],
+                )
+            )
     if operation.examples:
         base = dict(operation.examples[0].request)
         vectors += _field_vectors(operation, base)

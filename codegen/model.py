@@ -9,6 +9,61 @@ from typing import Any
 from .naming import aspnet_camel_case, snake_case
 from .semantics import operation_fields, resolve_entry, wire_name
 
+# Evidence that makes a failed check an error: the service refuses the value (the manual says
+# so) or cannot store it (a known column size). Any other evidence makes it a warning.
+ERROR_EVIDENCE = frozenset({"manual", "storage"})
+EVIDENCE_KINDS = ("manual", "storage", "programme", "plausibility")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where a check comes from: the manual's words, a column size, the programme, or judgement."""
+
+    kind: str
+    says: str
+    says_en: str
+    source: str | None = None
+    # Why the check follows from what the evidence says, where that is not plain.
+    why: str | None = None
+    why_en: str | None = None
+
+    @property
+    def severity(self) -> str:
+        """`error` for manual and storage evidence, `warning` for programme and plausibility."""
+        return "error" if self.kind in ERROR_EVIDENCE else "warning"
+
+
+@dataclass(frozen=True)
+class SoftRange:
+    """A plausible range inside what the service takes: outside it is a warning, with a hint."""
+
+    minimum: float
+    maximum: float
+    hint: str
+    hint_en: str
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class Advice:
+    """A pattern a value should match though the service may take others: a warning."""
+
+    pattern: str
+    label: str
+    label_en: str
+    hint: str
+    hint_en: str
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class Absence:
+    """What to say when an optional field that should not be left out is missing: a warning."""
+
+    message: str
+    message_en: str
+    evidence: Evidence
+
 
 @dataclass(frozen=True)
 class EnumValue:
@@ -28,6 +83,7 @@ class Enum:
     label: str
     label_en: str
     values: tuple[EnumValue, ...]
+    evidence: Evidence | None = None
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -60,6 +116,8 @@ class Format:
     decimals: int = 0
     example: str | None = None
     source: str | None = None
+    max_length: int | None = None
+    evidence: Evidence | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +129,7 @@ class Condition:
     equals: str
     label: str
     label_en: str
+    evidence: Evidence | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +138,7 @@ class Dependent:
 
     condition: Condition
     enum: Enum
+    evidence: Evidence
 
 
 @dataclass(frozen=True)
@@ -106,6 +166,39 @@ class Field:
     source: str | None
     # The operation that defines this field inline; None for a field of the shared dictionary.
     origin: str | None = None
+    # Evidence of the hard range (minimum, maximum); None when the field has none.
+    range_evidence: Evidence | None = None
+    plausible: SoftRange | None = None
+    advice: tuple[Advice, ...] = ()
+    absent: Absence | None = None
+    # Another name the operation's field goes by in the manual (`examyyear`): accepted by the
+    # validator as this field and sent beside it by the client.
+    alias: str | None = None
+
+    @property
+    def value_evidence(self) -> Evidence | None:
+        """The evidence of the value's own check (enum codes, format, or number range)."""
+        if self.enum is not None:
+            return self.enum.evidence
+        if self.format is not None and self.format.kind in ("integer", "decimal"):
+            if self.range_evidence is not None:
+                return self.range_evidence
+            return self.plausible.evidence if self.plausible else None
+        return self.format.evidence if self.format else None
+
+    @property
+    def value_severity(self) -> str:
+        """Whether a value failing its own check is an error or a warning."""
+        evidence = self.value_evidence
+        return evidence.severity if evidence is not None else "error"
+
+    @property
+    def digit_bound(self) -> float | None:
+        """The largest number the value's digit pattern must allow (the hard range, else the
+        plausible one)."""
+        if self.maximum is not None:
+            return self.maximum
+        return self.plausible.maximum if self.plausible else None
 
     @property
     def kind(self) -> str:
@@ -140,6 +233,9 @@ class Example:
     response: str | dict[str, str] | None
     response_as_printed: str | None
     response_errata: tuple[str, ...]
+    # The request exactly as the manual prints it, and the outcome it gets.
+    request_as_printed: dict[str, str] | None = None
+    outcome_as_printed: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -152,11 +248,20 @@ class Rule:
     args: tuple[tuple[str, Field], ...]
     params: tuple[tuple[str, int | str], ...]
     when: tuple[Condition, ...]
-    severity: str
     code: str
     message: str
     message_en: str
-    source: str | None
+    evidence: Evidence
+
+    @property
+    def severity(self) -> str:
+        """Follows the evidence: error for manual and storage, warning otherwise."""
+        return self.evidence.severity
+
+    @property
+    def source(self) -> str | None:
+        """Where the evidence comes from, for comments and docs."""
+        return self.evidence.source
 
 
 @dataclass(frozen=True)
@@ -299,11 +404,31 @@ class Spec:
         raise KeyError(name)
 
 
+def evidence(data: dict[str, Any] | None) -> Evidence | None:
+    """The evidence written in the spec, or None where there is none."""
+    if not data:
+        return None
+    return Evidence(
+        data["kind"],
+        data["says"],
+        data["says_en"],
+        data.get("source"),
+        data.get("why"),
+        data.get("why_en"),
+    )
+
+
+def _evidence(data: dict[str, Any]) -> Evidence:
+    found = evidence(data)
+    assert found is not None  # the spec schema requires it here
+    return found
+
+
 def _enum(key: str, data: dict[str, Any]) -> Enum:
     values = tuple(
         EnumValue(str(v["code"]), v["name"], v["label"], v["label_en"]) for v in data["values"]
     )
-    return Enum(key, data["label"], data["label_en"], values)
+    return Enum(key, data["label"], data["label_en"], values, evidence(data.get("evidence")))
 
 
 def _format(key: str, data: dict[str, Any]) -> Format:
@@ -319,6 +444,8 @@ def _format(key: str, data: dict[str, Any]) -> Format:
         decimals=int(data.get("decimals", 0)),
         example=data.get("example"),
         source=data.get("source"),
+        max_length=data.get("max_length"),
+        evidence=evidence(data.get("evidence")),
     )
 
 
@@ -328,7 +455,14 @@ class _Builder:
         self.formats = {k: _format(k, v) for k, v in data["formats"].items()}
         self.enums = {k: _enum(k, v) for k, v in data["enums"].items()}
         self.conditions = {
-            k: Condition(k, v["field"], str(v["equals"]), v["label"], v["label_en"])
+            k: Condition(
+                k,
+                v["field"],
+                str(v["equals"]),
+                v["label"],
+                v["label_en"],
+                evidence(v.get("evidence")),
+            )
             for k, v in data["conditions"].items()
         }
         self.services = {
@@ -349,6 +483,8 @@ class _Builder:
     ) -> Field:
         required = definition["required"]
         bounds = definition.get("range") or {}
+        plausible = definition.get("plausible")
+        absent = definition.get("absent")
         return Field(
             key=key,
             wire=wire_name(key, definition, location),
@@ -365,7 +501,9 @@ class _Builder:
             maximum=bounds.get("max"),
             sensitive=definition.get("sensitive"),
             depends=tuple(
-                Dependent(self.conditions[d["condition"]], self.enums[d["enum"]])
+                Dependent(
+                    self.conditions[d["condition"]], self.enums[d["enum"]], _evidence(d["evidence"])
+                )
                 for d in definition.get("depends", ())
             ),
             example=definition.get("example"),
@@ -373,6 +511,31 @@ class _Builder:
             since=definition.get("since"),
             source=definition.get("source"),
             origin=origin,
+            range_evidence=evidence(bounds.get("evidence")),
+            plausible=SoftRange(
+                plausible["min"],
+                plausible["max"],
+                plausible["hint"],
+                plausible["hint_en"],
+                _evidence(plausible["evidence"]),
+            )
+            if plausible
+            else None,
+            advice=tuple(
+                Advice(
+                    a["pattern"],
+                    a["label"],
+                    a["label_en"],
+                    a.get("hint", ""),
+                    a.get("hint_en", ""),
+                    _evidence(a["evidence"]),
+                )
+                for a in definition.get("advice", ())
+            ),
+            absent=Absence(absent["message"], absent["message_en"], _evidence(absent["evidence"]))
+            if absent
+            else None,
+            alias=definition.get("alias"),
         )
 
     def operation(self, name: str, data: dict[str, Any]) -> Operation:
@@ -399,11 +562,10 @@ class _Builder:
                 args=tuple((role, by_key[key]) for role, key in rule["args"].items()),
                 params=tuple(sorted(rule.get("params", {}).items())),
                 when=tuple(self.conditions[c] for c in rule.get("when", ())),
-                severity=rule.get("severity", "error"),
                 code=rule.get("code", "cross_field"),
                 message=rule["message"],
                 message_en=rule["message_en"],
-                source=rule.get("source"),
+                evidence=_evidence(rule["evidence"]),
             )
             for rule in self.data["rules"]
             if name in rule["operations"]
@@ -419,6 +581,10 @@ class _Builder:
                 response=e.get("response"),
                 response_as_printed=e.get("response_as_printed"),
                 response_errata=tuple(e.get("response_errata", ())),
+                request_as_printed={str(k): str(v) for k, v in e["request_as_printed"].items()}
+                if "request_as_printed" in e
+                else None,
+                outcome_as_printed=e.get("outcome_as_printed"),
             )
             for e in data.get("examples", ())
         )

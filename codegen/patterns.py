@@ -8,6 +8,7 @@ validator also checks the range itself.
 
 from __future__ import annotations
 
+import math
 import re
 
 from .model import Field
@@ -32,10 +33,24 @@ def value_pattern(field: Field) -> str | None:
         return None
     fmt = field.format
     if fmt.kind == "integer":
-        return f"^[0-9]{{1,{integer_digits(field.maximum)}}}$"
+        return f"^[0-9]{{1,{integer_digits(field.digit_bound)}}}$"
     if fmt.kind == "decimal":
-        return f"^[0-9]{{1,{integer_digits(field.maximum)}}}(\\.[0-9]{{1,{fmt.decimals}}})?$"
+        return f"^[0-9]{{1,{integer_digits(field.digit_bound)}}}(\\.[0-9]{{1,{fmt.decimals}}})?$"
     return fmt.pattern
+
+
+def fast_range(field: Field) -> tuple[float, float]:
+    """The numbers a field takes without any finding: its range, narrowed to the plausible one.
+
+    Generated validators accept these on the fast path; anything else is told apart on the
+    slow path (an error outside the range, a warning outside the plausible range).
+    """
+    low, high = field.minimum, field.maximum
+    if field.plausible is not None:
+        low = field.plausible.minimum if low is None else max(low, field.plausible.minimum)
+        high = field.plausible.maximum if high is None else min(high, field.plausible.maximum)
+    assert low is not None and high is not None, f"{field.key} has no range"
+    return low, high
 
 
 def small_integer_domain(field: Field, limit: int = 512) -> tuple[int, int] | None:
@@ -46,9 +61,10 @@ def small_integer_domain(field: Field, limit: int = 512) -> tuple[int, int] | No
     """
     if field.format is None or field.format.kind not in ("integer", "decimal"):
         return None
-    if field.minimum is None or field.maximum is None:
+    if field.minimum is None and field.plausible is None:
         return None
-    low, high = int(field.minimum), int(field.maximum)
+    low_bound, high_bound = fast_range(field)
+    low, high = math.ceil(low_bound), math.floor(high_bound)
     if high - low + 1 > limit:
         return None
     return low, high

@@ -18,6 +18,11 @@ from .runtime import rules as rule_checks
 Report = Callable[[tuple[str | int, ...], str], None]
 
 REQUIRED_MODES = ("always", "never")
+# Evidence kinds that make a failed check an error, and those that make it a warning.
+ERROR_EVIDENCE = ("manual", "storage")
+WARNING_EVIDENCE = ("programme", "plausibility")
+# Format kinds that check something beyond "not blank", and so must name their evidence.
+CHECKING_KINDS = ("pattern", "date", "list")
 # Constructs that Python's `re` accepts but ECMA-262 (JavaScript, .NET in ECMAScript mode) reads
 # differently or not at all. Patterns stay in the shared subset so every vendor's validator agrees.
 _NON_ECMA = re.compile(r"\(\?(?!:)|\\[AZzGhH]|\\[pP]\{|\[\[:|\*\+|\+\+|\?\+|\}\+")
@@ -41,6 +46,21 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 def _items(value: Any) -> Iterable[tuple[int, Any]]:
     return enumerate(value) if isinstance(value, list) else ()
+
+
+def _evidence_kind(
+    evidence: Any,
+    allowed: tuple[str, ...],
+    where: tuple[str | int, ...],
+    slot: str,
+    report: Report,
+) -> None:
+    kind = _mapping(evidence).get("kind")
+    if kind is not None and kind not in allowed:
+        report(
+            (*where, "evidence", "kind"),
+            f"{slot} takes evidence of kind {' or '.join(allowed)}, not {kind!r}",
+        )
 
 
 def check_pattern(pattern: str) -> str | None:
@@ -116,12 +136,42 @@ def _check_field(
         report((*where, "erratum"), f"unknown erratum {definition['erratum']!r}")
     kind = _mapping(formats.get(str(definition.get("format")))).get("kind")
     bounds = _mapping(definition.get("range"))
-    if bounds and kind not in ("integer", "decimal"):
-        report((*where, "range"), "range applies only to integer and decimal formats")
-    if kind in ("integer", "decimal") and not bounds:
-        report(where, f"a field of {kind} format needs a range")
-    if bounds and bounds.get("min", 0) > bounds.get("max", 0):
-        report((*where, "range"), "range min is greater than max")
+    plausible = _mapping(definition.get("plausible"))
+    for name, limits in (("range", bounds), ("plausible", plausible)):
+        if limits and kind not in ("integer", "decimal"):
+            report((*where, name), f"{name} applies only to integer and decimal formats")
+        if limits and limits.get("min", 0) > limits.get("max", 0):
+            report((*where, name), f"{name} min is greater than max")
+    if kind in ("integer", "decimal") and not bounds and not plausible:
+        report(where, f"a field of {kind} format needs a range or a plausible range, with evidence")
+    if (
+        bounds
+        and plausible
+        and not (
+            bounds.get("min", 0)
+            <= plausible.get("min", 0)
+            <= plausible.get("max", 0)
+            <= bounds.get("max", 0)
+        )
+    ):
+        report((*where, "plausible"), "the plausible range must lie within the range")
+    # A slot's severity is fixed by the code that checks it: `range` refuses, the others warn.
+    # Its evidence must agree, so that the severity always follows the evidence.
+    _evidence_kind(bounds.get("evidence"), ERROR_EVIDENCE, (*where, "range"), "range", report)
+    _evidence_kind(
+        plausible.get("evidence"), WARNING_EVIDENCE, (*where, "plausible"), "plausible", report
+    )
+    absent = _mapping(definition.get("absent"))
+    _evidence_kind(absent.get("evidence"), WARNING_EVIDENCE, (*where, "absent"), "absent", report)
+    if absent and definition.get("required") != "never":
+        report((*where, "absent"), "absent applies only to a field that is required: never")
+    for index, advice in _items(definition.get("advice")):
+        advice = _mapping(advice)
+        at = (*where, "advice", index)
+        _evidence_kind(advice.get("evidence"), WARNING_EVIDENCE, at, "advice", report)
+        reason = check_pattern(str(advice.get("pattern", "")))
+        if reason:
+            report((*at, "pattern"), reason)
     for index, dependent in _items(definition.get("depends")):
         if _mapping(dependent).get("condition") not in conditions:
             report(
@@ -180,6 +230,14 @@ def _check_operation(spec: dict[str, Any], name: str, report: Report) -> dict[st
         wires[folded] = wire
         pythons[python] = key
         resolved[key] = definition
+        alias = definition.get("alias")
+        if isinstance(alias, str):
+            if alias.casefold() in wires:
+                report(
+                    entry_where,
+                    f"alias {alias!r} repeats the wire name {wires[alias.casefold()]!r}",
+                )
+            wires[alias.casefold()] = wire
     conditions = _mapping(spec.get("conditions"))
     for key, definition in resolved.items():
         needed = [definition.get("required")] + [
@@ -287,8 +345,13 @@ def semantic_problems(spec: dict[str, Any], report: Report) -> None:
             reason = check_pattern(definition["pattern"])
             if reason:
                 report(("formats", key, "pattern"), reason)
-        if definition.get("kind") in ("pattern", "date", "list") and "pattern" not in definition:
+        if definition.get("kind") in CHECKING_KINDS and "pattern" not in definition:
             report(("formats", key), f"a {definition.get('kind')} format needs a pattern")
+        checks = definition.get("kind") in CHECKING_KINDS or "max_length" in definition
+        if checks and "evidence" not in definition:
+            report(("formats", key), "a format that checks values needs evidence")
+        if "max_length" in definition and definition.get("kind") != "text":
+            report(("formats", key, "max_length"), "max_length applies only to a text format")
         if definition.get("kind") == "list" and definition.get("item") not in formats:
             report(("formats", key, "item"), f"unknown format {definition.get('item')!r}")
         if definition.get("kind") == "date" and definition.get("calendar") not in (

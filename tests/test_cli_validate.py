@@ -255,7 +255,7 @@ def test_unknown_operation_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def _mixed(tmp_path: Path) -> tuple[Path, list[str]]:
     """Three visits: valid, a wrong check digit, and a wrong check digit plus an unknown field."""
-    records = [visit(1), bad_id(2), {**bad_id(3), "examyyear": "111"}]
+    records = [visit(1), bad_id(2), {**bad_id(3), "smokE_YEARS": "1"}]
     path = tmp_path / "mixed.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
     return path, [r["id"] for r in records]
@@ -303,7 +303,7 @@ def test_json_report_lists_warnings_of_valid_records(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "warned.json"
-    path.write_text(json.dumps([{**visit(1), "examyyear": "111"}]), "utf-8")
+    path.write_text(json.dumps([{**visit(1), "smokE_YEARS": "1"}]), "utf-8")
     status, document = json_report(capsys, str(path))
     assert status == 0  # warnings do not make a record invalid
     assert document["records"][0]["ok"] is True

@@ -100,7 +100,13 @@ def test_save_sends_canonical_wire_names_with_credentials_and_no_token(mode: str
     assert request.method == "POST"
     assert request.headers["content-type"].startswith("application/json")
     body = service.body("Save")
-    assert body == {"account": ACCOUNT, "password": PASSWORD, **manual_record()}
+    # The course year goes under both of the manual's names (erratum examyyear).
+    assert body == {
+        "account": ACCOUNT,
+        "password": PASSWORD,
+        **manual_record(),
+        "examyyear": manual_record()["examyear"],
+    }
     assert "token" not in {k.lower() for k in body}
     assert not service.calls("GetTokenID")
 
@@ -142,7 +148,12 @@ def test_a_model_with_dates_enums_and_lists_is_written_as_the_manual_does(mode: 
     )
     assert client.save(record).ok
     expected = {**manual_record(), "curE_NUM": "10,20"}
-    assert service.body("Save") == {"account": ACCOUNT, "password": PASSWORD, **expected}
+    assert service.body("Save") == {
+        "account": ACCOUNT,
+        "password": PASSWORD,
+        **expected,
+        "examyyear": expected["examyear"],
+    }
     filled = {"hosP_ID", "hosP_SEQ_NO"}  # left to the client's settings
     assert record.to_wire() == {k: v for k, v in expected.items() if k not in filled}
 
@@ -154,12 +165,19 @@ def test_mapping_names_in_any_casing_become_canonical(mode: str) -> None:
     shouted = {key.upper(): value for key, value in record.items()}  # the manual's table names
     shouted["smoke_day_num"] = 12  # a Python name and an int
     shouted["co_CHECK"] = shouted.pop("CO_CHECK")  # the manual's example spelling
-    shouted["examyyear"] = "111"  # the manual's typo: unknown, warned about, not sent
+    shouted["examyyear"] = "111"  # the manual's other name of the course year, same value
+    shouted["smoke_yearz"] = "1"  # a typo: unknown, warned about, not sent
     result = client.update(shouted)
     assert result.ok and result.info == "更新成功"
     body = service.body("Update")
-    assert body == {"account": ACCOUNT, "password": PASSWORD, **record, "smokE_DAY_NUM": "12"}
-    assert [(w.field, w.code) for w in result.warnings] == [("examyyear", "unknown_field")]
+    assert body == {
+        "account": ACCOUNT,
+        "password": PASSWORD,
+        **record,
+        "smokE_DAY_NUM": "12",
+        "examyyear": "111",
+    }
+    assert [(w.field, w.code) for w in result.warnings] == [("smoke_yearz", "unknown_field")]
 
 
 def test_the_record_own_institution_and_credentials_win_over_settings(mode: str) -> None:
@@ -179,8 +197,13 @@ def test_delete_takes_the_saved_record_and_sends_only_its_own_fields(mode: str) 
     assert request.method == "DELETE"
     delete_fields = {f.wire for f in scforhis.operations.DELETE.fields}
     body = service.body("Delete")
-    assert set(body) <= delete_fields
-    assert body == {"account": ACCOUNT, "password": PASSWORD, **manual_record("Delete")}
+    assert set(body) <= delete_fields | {"examyyear"}
+    assert body == {
+        "account": ACCOUNT,
+        "password": PASSWORD,
+        **manual_record("Delete"),
+        "examyyear": manual_record("Delete")["examyear"],
+    }
 
 
 def test_update_is_a_put(mode: str) -> None:

@@ -19,7 +19,7 @@ def test_demo_drives_the_whole_workflow() -> None:
         "刪除成功",
         "預留收案成功",
         "[checksum]",
-        "Did you mean 'examyear'",
+        "Did you mean 'smokE_YEAR'",
     ):
         assert answer in done.stdout
     assert "A123456788" not in done.stdout

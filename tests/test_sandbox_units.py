@@ -209,7 +209,7 @@ def test_a_booking_holds_from_its_visit_for_its_days() -> None:
 def test_the_store_is_wal_and_a_failed_request_leaves_nothing(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     store = Store(path)
-    key = VisitKey("3501200000", "00", "A123456789", "2022/10/03", "2", "1")
+    key = VisitKey("3501200000", "00", "A123456789", "1961/01/01", "2022/10/03", "2", "1")
     with pytest.raises(RuntimeError), store.write() as tx:
         assert tx.insert_visit(key, "111", {"id": "A123456789"})
         raise RuntimeError("the request failed after writing")

@@ -4,6 +4,7 @@ input makes it raise."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from scforhis.keys import canonical_keys
 
 from codegen.model import Field, Operation
+from codegen.patterns import value_pattern
 from tests.conftest import load_schema, spec_model
 from tests.strategies import TODAY, valid_payloads, value_strategy
 
@@ -51,10 +53,19 @@ def _bad_values(field: Field) -> st.SearchStrategy[Any]:
         specific.append(
             st.sampled_from(["A123456788", "a123456789", "A1234567890", "123456789", "A323456789"])
         )
+    elif field.value_severity != "error":
+        pass  # its format only warns: no string breaks it, only a value of another type
     elif field.format is not None and field.format.kind in ("integer", "decimal"):
         specific.append(st.sampled_from(["-1", "1e3", "abc", "1,5", "99999", "12.345.6"]))
+    elif field.format is not None and field.format.max_length is not None:
+        specific.append(st.text(min_size=field.format.max_length + 1, max_size=12))
     elif field.format is not None and field.format.kind != "text":
-        specific.append(st.sampled_from(["!", "x" * 11, "中文"]))
+        pattern = value_pattern(field) or "^$"
+        specific.append(
+            st.sampled_from(["!", "x" * 11, "中文", "x" * 11 + ",B024648100"]).filter(
+                lambda v: re.fullmatch(pattern, v) is None
+            )
+        )
     return st.one_of(generic, *specific)
 
 

@@ -39,6 +39,9 @@ def test_every_operation_has_vectors_of_every_kind() -> None:
         "range",
     }
     assert kinds >= {"enum_when", "required_when", "rule"}
+    # Evidence-graded checks: storage bounds and one past them, plausibility, advice, and the
+    # manual's examples exactly as printed.
+    assert kinds >= {"boundary", "plausible", "length", "advice", "as_printed"}
     assert len(CASES) > 300
 
 
@@ -55,7 +58,11 @@ def test_python_validator_and_schema_agree_with_the_vector(
         assert (expected["field"], expected["code"]) in errors, str(result)
     warnings = {(issue.field, issue.code, issue.rule) for issue in result.warnings}
     for expected in vector["warnings"]:
-        assert (expected["field"], expected["code"], expected["rule"]) in warnings, str(result)
+        assert (expected["field"], expected["code"], expected.get("rule")) in warnings, str(result)
+    assert all(issue["severity"] == "error" for issue in vector["errors"])
+    assert all(issue["severity"] == "warning" for issue in vector["warnings"])
+    if not vector["warnings"] and not vector["errors"] and vector["name"].startswith("valid/"):
+        assert result.warnings == (), str(result)
     schema = jsonschema.Draft202012Validator(load_schema(operation, "request"))
     assert schema.is_valid(vector["payload"]) == vector["schema_valid"]
 

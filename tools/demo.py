@@ -84,7 +84,7 @@ def main() -> int:
 
             step(7, "一筆有錯的紀錄 an invalid record: never sent")
             broken = {**first_visit, "id": "A123456788", "funC_DATE": "111/10/03", "height": ""}
-            broken["examyyear"] = broken.pop("examyear")
+            broken["smokE_YEARS"] = broken.pop("smokE_YEAR")  # a typo: warned, with a suggestion
             try:
                 client.save(broken)
                 failures += 1

@@ -59,7 +59,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="json, jsonl or csv (default: by name or content)",
     )
     parser.add_argument(
-        "--today", type=date.fromisoformat, help="今天的日期 the date to check against, YYYY-MM-DD"
+        "--today",
+        type=date.fromisoformat,
+        help="今天的日期 the date to check against, YYYY-MM-DD (default: Taiwan's date)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="警告也算錯誤 count every warning (programme rules, plausibility) as an error",
     )
 
 
@@ -238,6 +245,7 @@ def _validate(arguments: argparse.Namespace) -> int:
     fill = SettingsFiller(OPERATIONS[operation], _environment_values())
     complete = fill.wires
     today = arguments.today
+    strict = arguments.strict
     reporter = Reporter(
         sys.stdout, form=arguments.format, lang=arguments.lang, max_errors=arguments.max_errors
     )
@@ -262,6 +270,8 @@ def _validate(arguments: argparse.Namespace) -> int:
                             result = validator(payload, today=today)
                     else:
                         result = validator(fill(payload), today=today)
+                    if strict and result.warnings:
+                        result = result.strict()
                     if result is clean:
                         valid += 1
                     else:
@@ -330,7 +340,9 @@ def _upload(arguments: argparse.Namespace) -> int:
                 records(),
                 operation=arguments.op,
                 send=send,
-                validate=lambda payload: validator(payload, today=arguments.today),
+                validate=lambda payload: validator(
+                    payload, today=arguments.today, strict=arguments.strict
+                ),
                 folded=operation.aliases,
                 key_fields=RECORD_KEY,
                 journal=journal,

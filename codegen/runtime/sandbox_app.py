@@ -45,6 +45,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .dates import taiwan_today
 from .sandbox_config import SandboxConfig
 from .sandbox_routes import ENDPOINTS
 from .sandbox_service import Answer, Endpoint, Sandbox
@@ -160,7 +161,7 @@ class SandboxApp:
         *,
         endpoints: Sequence[Endpoint] = ENDPOINTS,
         clock: Callable[[], float] = time.time,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] = taiwan_today,
         bare_route: bool = False,
     ) -> None:
         self.config = config
@@ -528,7 +529,7 @@ class SandboxThread(ServerThread):
         db: str | Path,
         *,
         clock: Callable[[], float] = time.time,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] = taiwan_today,
         bare_route: bool = False,
     ) -> None:
         self.sandbox = SandboxApp(config, db, clock=clock, today=today, bare_route=bare_route)

@@ -228,6 +228,8 @@ class ClientCore:
                 if item.filled == "token":
                     checked[item.wire] = _TOKEN_PLACEHOLDER
             result = op.validator(checked)
+            if self.settings.strict:
+                result = result.strict()
             if not result.ok:
                 raise ValidationError(result)
             warnings = result.warnings
@@ -244,6 +246,11 @@ class ClientCore:
             if item.filled == "token" and token is not None:
                 payload[item.wire] = token.value
         payload = {item.wire: payload[item.wire] for item in op.fields if item.wire in payload}
+        for item in op.fields:
+            # The manual names the course year two ways; the service ignores the name it does
+            # not bind, so the value goes under both and arrives whichever it binds.
+            if item.also_as is not None and item.wire in payload:
+                payload[item.also_as] = payload[item.wire]
         url = self.settings.url(op.service, op.path)
         if op.input == "query":
             params = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from .dates import ROC_OFFSET, looks_like_gregorian, looks_like_roc, parse_gregorian, parse_roc
-from .issues import FieldInfo, Issue, bad_date, bad_pattern, out_of_range
+from .issues import Bounds, FieldInfo, Issue, bad_date, bad_pattern, out_of_range
 
 # Any plain non-negative number: one that fails only its digit bound is out of range, not malformed.
 _PLAIN_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
@@ -54,29 +54,45 @@ def _calendar_hint(value: str, calendar: str | None) -> tuple[str, str]:
     return "", ""
 
 
+def _report(issue: Issue, errors: list[Issue], warnings: list[Issue]) -> None:
+    (errors if issue.severity == "error" else warnings).append(issue)
+
+
 def integer_issue(
     info: FieldInfo,
     value: str,
     pattern: re.Pattern[str],
     expected: str,
     expected_en: str,
-    low: float,
-    high: float,
+    bounds: Bounds,
+    plausible: Bounds | None,
     errors: list[Issue],
+    warnings: list[Issue],
     calendar: str | None = None,
 ) -> int | None:
-    """Check a whole number outside the fast set; record an issue, or return it when valid."""
+    """Check a whole number that missed the fast look-up; report what is wrong with it.
+
+    A value the field's `bounds` refuse is reported with their evidence (an error for a column
+    size); one inside them but outside `plausible` gets a warning and is still returned, so
+    that rules about other fields can use it.
+    """
     if pattern.fullmatch(value) is None:
         hint = _calendar_hint(value, calendar)
         if value.isascii() and value.isdigit() and not hint[0]:
-            errors.append(out_of_range(info, value, low, high))
+            _report(out_of_range(info, value, bounds), errors, warnings)
         else:
-            errors.append(bad_pattern(info, value, expected, expected_en, *hint))
+            _report(
+                bad_pattern(info, value, expected, expected_en, *hint, bounds.evidence),
+                errors,
+                warnings,
+            )
         return None
     number = int(value)
-    if not low <= number <= high:
-        errors.append(out_of_range(info, value, low, high))
+    if not bounds.low <= number <= bounds.high:
+        _report(out_of_range(info, value, bounds), errors, warnings)
         return None
+    if plausible is not None and not plausible.low <= number <= plausible.high:
+        _report(out_of_range(info, value, plausible), errors, warnings)
     return number
 
 
@@ -86,21 +102,33 @@ def decimal_issue(
     pattern: re.Pattern[str],
     expected: str,
     expected_en: str,
-    low: float,
-    high: float,
+    bounds: Bounds,
+    plausible: Bounds | None,
     errors: list[Issue],
+    warnings: list[Issue],
 ) -> float | None:
-    """Check a number that failed the fast test: malformed or out of the plausible range."""
+    """Check a number that missed the fast test: malformed, outside `bounds`, or implausible.
+
+    As for whole numbers, an implausible value inside the bounds is reported and returned.
+    """
     if pattern.fullmatch(value) is None:
-        if _PLAIN_NUMBER.fullmatch(value) is not None and not low <= float(value) <= high:
-            errors.append(out_of_range(info, value, low, high))
+        if _PLAIN_NUMBER.fullmatch(value) is not None and not (
+            bounds.low <= float(value) <= bounds.high
+        ):
+            _report(out_of_range(info, value, bounds), errors, warnings)
         else:
-            errors.append(bad_pattern(info, value, expected, expected_en))
+            _report(
+                bad_pattern(info, value, expected, expected_en, evidence=bounds.evidence),
+                errors,
+                warnings,
+            )
         return None
     number = float(value)
-    if not low <= number <= high:
-        errors.append(out_of_range(info, value, low, high))
+    if not bounds.low <= number <= bounds.high:
+        _report(out_of_range(info, value, bounds), errors, warnings)
         return None
+    if plausible is not None and not plausible.low <= number <= plausible.high:
+        _report(out_of_range(info, value, plausible), errors, warnings)
     return number
 
 

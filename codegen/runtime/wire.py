@@ -115,6 +115,7 @@ class WireField:
 
     `filled` names what supplies the value when the record leaves it out: a client setting
     (`account`, `password`, `hosp_id`, `hosp_seq_no`) or `token`, which the client always supplies.
+    `also_as` is a second name the value is sent under (see the spec's erratum `examyyear`).
     """
 
     wire: str
@@ -122,6 +123,8 @@ class WireField:
     convert: Converter
     sensitive: str | None = None
     filled: str | None = None
+    # Another name the manual gives the field (`examyyear`): the value is sent under both.
+    also_as: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

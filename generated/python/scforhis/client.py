@@ -53,7 +53,8 @@ class Client(SyncClientBase):
 
     `Client(query_url=..., upload_url=..., account=..., password=..., hosp_id=..., hosp_seq_no=...)`,
     or `Client()` with the settings in environment variables; also `timeout`, `verify` (bool or a
-    CA bundle path), `token_max_age`, `retry=RetryPolicy(...)`, `transport` or `http_client`.
+    CA bundle path), `token_max_age`, `retry=RetryPolicy(...)`, `strict` (refuse records with
+    warnings too), `transport` or `http_client`.
     Use it as a context manager, or call `close()`. Thread-safe.
     """
 

@@ -18,6 +18,7 @@ Each setting is taken from the client's argument, else its environment variable,
 | `token_max_age` (seconds) | `SCFORHIS_TOKEN_MAX_AGE` | 900 |
 | `retry.retries` (extra attempts) | `SCFORHIS_RETRIES` | 2 |
 | `retry.backoff` (first delay, seconds) | `SCFORHIS_RETRY_BACKOFF` | 0.5 |
+| `strict` (refuse a record with warnings too) | `SCFORHIS_STRICT` (true/false) | false |
 
 The service URL variables are the spec's (`services.*.env`); when only one of the two URLs is set,
 it serves both. Credentials travel only over HTTPS, except to a loopback address (a local sandbox);
@@ -44,6 +45,7 @@ ENV_PASSWORD = "SCFORHIS_PASSWORD"
 ENV_HOSP_ID = "SCFORHIS_HOSP_ID"
 ENV_HOSP_SEQ_NO = "SCFORHIS_HOSP_SEQ_NO"
 ENV_TIMEOUT = "SCFORHIS_TIMEOUT"
+ENV_STRICT = "SCFORHIS_STRICT"
 ENV_VERIFY = "SCFORHIS_VERIFY"
 ENV_CA_BUNDLE = "SCFORHIS_CA_BUNDLE"
 ENV_TOKEN_MAX_AGE = "SCFORHIS_TOKEN_MAX_AGE"
@@ -95,6 +97,8 @@ class Settings:
     verify: bool | str | ssl.SSLContext = True
     token_max_age: float = 900.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # Refuse a record with warnings (programme rules, plausibility) as well as errors.
+    strict: bool = False
 
     def __post_init__(self) -> None:
         for name in ("query_url", "upload_url"):
@@ -136,6 +140,8 @@ class Settings:
         shown = ("query_url", "upload_url", "hosp_id", "hosp_seq_no", "timeout", "verify")
         parts += [f"{name}={getattr(self, name)!r}" for name in shown]
         parts += [f"token_max_age={self.token_max_age!r}", f"retry={self.retry!r}"]
+        if self.strict:
+            parts.append("strict=True")
         return f"Settings({', '.join(parts)})"
 
 
@@ -153,6 +159,7 @@ class SettingsOptions(TypedDict, total=False):
     verify: bool | str | ssl.SSLContext | None
     token_max_age: float | None
     retry: RetryPolicy | None
+    strict: bool | None
 
 
 def is_loopback(host: str) -> bool:
@@ -227,6 +234,7 @@ def load_settings(
     verify: bool | str | ssl.SSLContext | None = None,
     token_max_age: float | None = None,
     retry: RetryPolicy | None = None,
+    strict: bool | None = None,
 ) -> Settings:
     """Settings from the arguments, else the environment (`os.environ` by default), else defaults.
 
@@ -265,6 +273,7 @@ def load_settings(
         verify=True if verify is None else verify,
         token_max_age=900.0 if found_age is None else found_age,
         retry=retry,
+        strict=bool(strict if strict is not None else _flag(env, ENV_STRICT)),
     )
 
 

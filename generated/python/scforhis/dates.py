@@ -8,9 +8,17 @@ that already matched its format's pattern, `parse_gregorian` checks the shape it
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 ROC_OFFSET = 1911
+# Taiwan's time: UTC+8 all year (no daylight saving since 1979). A fixed offset rather than
+# zoneinfo("Asia/Taipei"), which needs the tzdata package on Windows, where many HIS hosts run.
+TAIWAN = timezone(timedelta(hours=8), "Asia/Taipei")
+
+
+def taiwan_today() -> date:
+    """Today's date in Taiwan, whatever the host's clock zone: the service's "today"."""
+    return datetime.now(TAIWAN).date()
 
 
 def parse_gregorian(text: str) -> date | None:

@@ -35,9 +35,14 @@ class FieldInfo:
 class Issue(NamedTuple):
     """One problem (error) or remark (warning) about one field of a payload.
 
-    `code` is stable for programs: required, blank, type, enum, pattern, checksum, date, range,
-    count, cross_field, policy, unknown_field, duplicate_field, payload, operation. A named tuple
-    (immutable, and the cheapest object to build) because invalid exports have many.
+    `code` is stable for programs: required, missing, blank, type, enum, pattern, length,
+    alias_only, alias_differs,
+    checksum, date, range, count, cross_field, policy, unknown_field, duplicate_field, payload,
+    operation. `severity` follows `evidence`, which says why the finding holds: `manual` (the
+    manual says so) and `storage` (a known column cannot hold the value) make errors, since the
+    service refuses them; `programme` (the programme's rules) and `plausibility` (judgement)
+    make warnings. A named tuple (immutable, and the cheapest object to build) because invalid
+    exports have many.
     """
 
     field: str
@@ -47,6 +52,7 @@ class Issue(NamedTuple):
     message_en: str
     severity: str = "error"
     rule: str | None = None
+    evidence: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.field}（{self.label}）" if self.label else self.field
@@ -64,7 +70,13 @@ class Issue(NamedTuple):
         }
         if self.rule:
             data["rule"] = self.rule
+        if self.evidence:
+            data["evidence"] = self.evidence
         return data
+
+    def as_error(self) -> Issue:
+        """This finding as an error (what `strict` makes of a warning)."""
+        return self if self.severity == "error" else self._replace(severity="error")
 
 
 class ValidationResult(NamedTuple):
@@ -82,6 +94,13 @@ class ValidationResult(NamedTuple):
     def ok(self) -> bool:
         """True when there are no errors (warnings allowed)."""
         return not self.errors
+
+    def strict(self) -> ValidationResult:
+        """This result with every warning turned into an error (for callers who refuse on any)."""
+        if not self.warnings:
+            return self
+        errors = self.errors + tuple(issue.as_error() for issue in self.warnings)
+        return ValidationResult(self.operation, errors, ())
 
     def __bool__(self) -> bool:
         return not self.errors
@@ -110,9 +129,40 @@ _new = tuple.__new__
 
 
 def _issue(
-    info: FieldInfo, code: str, message: str, message_en: str, severity: str = "error"
+    info: FieldInfo,
+    code: str,
+    message: str,
+    message_en: str,
+    severity: str = "error",
+    evidence: str = "manual",
 ) -> Issue:
-    return _new(Issue, (info.wire, info.label, code, message, message_en, severity, None))
+    return _new(Issue, (info.wire, info.label, code, message, message_en, severity, None, evidence))
+
+
+def severity_of(evidence: str) -> str:
+    """`error` for manual and storage evidence, `warning` for programme and plausibility."""
+    return "error" if evidence in ("manual", "storage") else "warning"
+
+
+class Bounds(NamedTuple):
+    """A number range and the evidence behind it; `hint` says why a value outside looks wrong."""
+
+    low: float
+    high: float
+    evidence: str
+    hint: str = ""
+    hint_en: str = ""
+
+
+class Advice(NamedTuple):
+    """A shape a value should have though the service may take others (a warning)."""
+
+    pattern: Any  # re.Pattern[str]; Any keeps this module free of `re`
+    expected: str
+    expected_en: str
+    hint: str
+    hint_en: str
+    evidence: str
 
 
 def required(info: FieldInfo, when: str = "", when_en: str = "") -> Issue:
@@ -137,6 +187,11 @@ def blank(info: FieldInfo, when: str = "", when_en: str = "") -> Issue:
             f"{info.label_en} must not be blank for a {when_en}",
         )
     return _issue(info, "blank", f"「{info.label}」不可空白", f"{info.label_en} must not be blank")
+
+
+def left_out(info: FieldInfo, message: str, message_en: str, evidence: str) -> Issue:
+    """An optional field left out that should not be (a warning, with what to do)."""
+    return _issue(info, "missing", message, message_en, severity_of(evidence), evidence)
 
 
 class Unhashable:
@@ -178,15 +233,55 @@ def not_in_enum(
 
 
 def bad_pattern(
-    info: FieldInfo, value: str, expected: str, expected_en: str, hint: str = "", hint_en: str = ""
+    info: FieldInfo,
+    value: str,
+    expected: str,
+    expected_en: str,
+    hint: str = "",
+    hint_en: str = "",
+    evidence: str = "manual",
 ) -> Issue:
-    """The value is not written the way the field's format requires."""
+    """The value is not written the way the field's format requires (or, as a warning, should)."""
     shown = info.shown(value)
+    severity = severity_of(evidence)
+    if severity == "error":
+        return _issue(
+            info,
+            "pattern",
+            f"「{info.label}」格式錯誤（收到「{shown}」），應為{expected}{hint}",
+            f"{info.label_en} is malformed (got {shown!r}); expected {expected_en}{hint_en}",
+            severity,
+            evidence,
+        )
     return _issue(
         info,
         "pattern",
-        f"「{info.label}」格式錯誤（收到「{shown}」），應為{expected}{hint}",
-        f"{info.label_en} is malformed (got {shown!r}); expected {expected_en}{hint_en}",
+        f"「{info.label}」通常為{expected}（收到「{shown}」）{hint}；服務也許仍會接受，請確認",
+        f"{info.label_en} is usually {expected_en} (got {shown!r}){hint_en}; the service may still take it, please check",
+        severity,
+        evidence,
+    )
+
+
+def advice_issue(info: FieldInfo, value: str, advice: Advice) -> Issue:
+    """A value the service may take that does not have the shape it usually has."""
+    hint = f"：{advice.hint}" if advice.hint else ""
+    hint_en = f": {advice.hint_en}" if advice.hint_en else ""
+    return bad_pattern(
+        info, value, advice.expected, advice.expected_en, hint, hint_en, advice.evidence
+    )
+
+
+def too_long(info: FieldInfo, value: str, longest: int, evidence: str) -> Issue:
+    """A value longer than the column that stores it."""
+    shown = info.shown(value)
+    return _issue(
+        info,
+        "length",
+        f"「{info.label}」（收到「{shown}」，{len(value)} 個字元）超過欄位長度 {longest}",
+        f"{info.label_en} ({shown!r}, {len(value)} characters) is longer than its column ({longest})",
+        severity_of(evidence),
+        evidence,
     )
 
 
@@ -211,22 +306,43 @@ def bad_date(info: FieldInfo, value: str) -> Issue:
     )
 
 
-def out_of_range(info: FieldInfo, value: str, low: float, high: float) -> Issue:
-    """A number outside the plausible range for the field."""
-    low_text, high_text = f"{low:g}", f"{high:g}"
+def out_of_range(info: FieldInfo, value: str, bounds: Bounds) -> Issue:
+    """A number outside the field's range: one the column cannot hold (an error) or one
+    outside the plausible range (a warning, with the hint that says why)."""
+    low, high = f"{bounds.low:g}", f"{bounds.high:g}"
+    severity = severity_of(bounds.evidence)
+    if severity == "error":
+        return _issue(
+            info,
+            "range",
+            f"「{info.label}」數值 {value} 超出可存範圍 {low} 至 {high}",
+            f"{info.label_en} value {value} is outside what the service stores ({low} to {high})",
+            severity,
+            bounds.evidence,
+        )
+    hint = f"：{bounds.hint}" if bounds.hint else ""
+    hint_en = f": {bounds.hint_en}" if bounds.hint_en else ""
     return _issue(
         info,
         "range",
-        f"「{info.label}」數值 {value} 不合理，應介於 {low_text} 與 {high_text} 之間",
-        f"{info.label_en} value {value} is implausible; expected {low_text} to {high_text}",
+        f"「{info.label}」數值 {value} 不在常見範圍 {low} 至 {high}{hint}",
+        f"{info.label_en} value {value} is outside the usual {low} to {high}{hint_en}",
+        severity,
+        bounds.evidence,
     )
 
 
 def rule_issue(
-    info: FieldInfo, rule: str, code: str, severity: str, message: str, message_en: str
+    info: FieldInfo,
+    rule: str,
+    code: str,
+    severity: str,
+    message: str,
+    message_en: str,
+    evidence: str | None = None,
 ) -> Issue:
     """A finding of one of the spec's rules (cross-field check or programme policy)."""
-    return _new(Issue, (info.wire, info.label, code, message, message_en, severity, rule))
+    return _new(Issue, (info.wire, info.label, code, message, message_en, severity, rule, evidence))
 
 
 def not_an_object(operation: str, payload: object) -> Issue:

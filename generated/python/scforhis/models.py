@@ -341,7 +341,7 @@ class GetSCDataBRequest:
     hosp_id: str | None = None
     """院所代碼 / Institution code (`hospid`): 10 碼數字; defaults to the client's `hosp_id` setting"""
     hosp_seq_no: str | None = None
-    """分院代碼 / Branch code (`hospseqno`): 2 碼數字; defaults to the client's `hosp_seq_no` setting"""
+    """分院代碼 / Branch code (`hospseqno`): 1 至 2 個字元; defaults to the client's `hosp_seq_no` setting"""
     id: str
     """個案身分證號 / Patient ID number (`id`): 身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）"""
     birthday: date | str
@@ -378,7 +378,7 @@ class _SaveRequestFields:
     hosp_id: str | None = None
     """醫事機構代碼 / Institution code (`hosP_ID`): 10 碼數字; defaults to the client's `hosp_id` setting"""
     hosp_seq_no: str | None = None
-    """分院識別號 / Branch code (`hosP_SEQ_NO`): 2 碼數字; defaults to the client's `hosp_seq_no` setting"""
+    """分院識別號 / Branch code (`hosP_SEQ_NO`): 1 至 2 個字元; defaults to the client's `hosp_seq_no` setting"""
     id: str
     """個案身分證號 / Patient ID number (`id`): 身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）"""
     birthday: date | str
@@ -398,9 +398,9 @@ class _SaveRequestFields:
     smoke_day_num: int | str
     """每日抽菸支數 / Cigarettes a day (`smokE_DAY_NUM`): 非負整數"""
     height: float | str | None = None
-    """身高（公分） / Height (cm) (`height`): 非負數（可含小數）"""
+    """身高（公分） / Height (cm) (`height`): 非負數（可含 2 位小數）"""
     base_weight: float | str | None = None
-    """體重（公斤） / Weight (kg) (`basE_WEIGHT`): 非負數（可含小數）"""
+    """體重（公斤） / Weight (kg) (`basE_WEIGHT`): 非負數（可含 1 位小數）"""
     cure_week: int | str
     """用藥週數／衛教序號 / Weeks of medication / education session number (`curE_WEEK`): 非負整數"""
     week_tot: int | str
@@ -430,9 +430,9 @@ class _SaveRequestFields:
     case_kind: CaseKind | str
     """特殊身分別 / Special status (`casE_KIND`): 0:無、2:孕婦"""
     cure_item: Sequence[str] | str | None = None
-    """用藥品項 / Drugs dispensed (NHI codes) (`curE_ITEM`): 以逗號分隔的健保藥品代碼"""
+    """用藥品項 / Drugs dispensed (NHI codes) (`curE_ITEM`): 以逗號分隔的藥品代碼（每個至多 10 個字元）"""
     cure_num: Sequence[float | str] | str | None = None
-    """用藥數量 / Quantities dispensed, one per drug (`curE_NUM`): 以逗號分隔的數量"""
+    """用藥數量 / Quantities dispensed, one per drug (`curE_NUM`): 以逗號分隔的數量（每個至多 4 位整數、1 位小數）"""
     ref_dept: str
     """科別 / Department (`reF_DEPT`): 科別代碼（1 至 2 碼英數字）"""
     memo: str | None = None
@@ -490,7 +490,7 @@ class DeleteRequest:
     hosp_id: str | None = None
     """醫事機構代碼 / Institution code (`hosP_ID`): 10 碼數字; defaults to the client's `hosp_id` setting"""
     hosp_seq_no: str | None = None
-    """分院識別號 / Branch code (`hosP_SEQ_NO`): 2 碼數字; defaults to the client's `hosp_seq_no` setting"""
+    """分院識別號 / Branch code (`hosP_SEQ_NO`): 1 至 2 個字元; defaults to the client's `hosp_seq_no` setting"""
     id: str
     """個案身分證號 / Patient ID number (`id`): 身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）"""
     birthday: date | str

@@ -22,7 +22,7 @@ from .wire import OperationSpec, WireField
 # The environment variable that holds each service's base URL.
 SERVICE_ENV = {"query": "SCFORHIS_QUERY_URL", "upload": "SCFORHIS_UPLOAD_URL"}
 # Wire names of the fields that identify a visit record (as the Delete table implies).
-RECORD_KEY = ("hosP_ID", "hosP_SEQ_NO", "id", "funC_DATE", "curE_STAGE", "curE_TYPE")
+RECORD_KEY = ("hosP_ID", "hosP_SEQ_NO", "id", "birthday", "funC_DATE", "curE_STAGE", "curE_TYPE")
 # Names of secret fields (lower-cased), hidden wherever text is shown.
 SECRET_NAMES = frozenset(["account", "id", "password", "pwd", "token", "tokenid"])
 
@@ -117,7 +117,7 @@ SAVE = OperationSpec(
         WireField("funC_DATE", "func_date", wire.gregorian_date, None, None),
         WireField("prsN_ID", "prsn_id", wire.text, "national_id", None),
         WireField("curE_STAGE", "cure_stage", wire.integer, None, None),
-        WireField("examyear", "examyear", wire.roc_year, None, None),
+        WireField("examyear", "examyear", wire.roc_year, None, None, "examyyear"),
         WireField("smokE_YEAR", "smoke_year", wire.integer, None, None),
         WireField("smokE_MON", "smoke_mon", wire.integer, None, None),
         WireField("smokE_DAY_NUM", "smoke_day_num", wire.integer, None, None),
@@ -158,6 +158,7 @@ SAVE = OperationSpec(
         "cure_type": "curE_TYPE",
         "cure_week": "curE_WEEK",
         "examyear": "examyear",
+        "examyyear": "examyear",
         "func_date": "funC_DATE",
         "height": "height",
         "hosp_id": "hosP_ID",
@@ -236,7 +237,7 @@ DELETE = OperationSpec(
         WireField("curE_STAGE", "cure_stage", wire.integer, None, None),
         WireField("curE_TYPE", "cure_type", wire.text, None, None),
         WireField("prsN_ID", "prsn_id", wire.text, "national_id", None),
-        WireField("examyear", "examyear", wire.roc_year, None, None),
+        WireField("examyear", "examyear", wire.roc_year, None, None, "examyyear"),
     ),
     aliases={
         "account": "account",
@@ -244,6 +245,7 @@ DELETE = OperationSpec(
         "cure_stage": "curE_STAGE",
         "cure_type": "curE_TYPE",
         "examyear": "examyear",
+        "examyyear": "examyear",
         "func_date": "funC_DATE",
         "hosp_id": "hosP_ID",
         "hosp_seq_no": "hosP_SEQ_NO",

@@ -46,6 +46,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .dates import taiwan_today
 from .sandbox_config import SandboxConfig
 from .sandbox_routes import ENDPOINTS
 from .sandbox_service import Answer, Endpoint, Sandbox
@@ -161,7 +162,7 @@ class SandboxApp:
         *,
         endpoints: Sequence[Endpoint] = ENDPOINTS,
         clock: Callable[[], float] = time.time,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] = taiwan_today,
         bare_route: bool = False,
     ) -> None:
         self.config = config
@@ -529,7 +530,7 @@ class SandboxThread(ServerThread):
         db: str | Path,
         *,
         clock: Callable[[], float] = time.time,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] = taiwan_today,
         bare_route: bool = False,
     ) -> None:
         self.sandbox = SandboxApp(config, db, clock=clock, today=today, bare_route=bare_route)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .dates import parse_gregorian, parse_roc, roc_year
+from .dates import parse_gregorian, parse_roc, roc_year, taiwan_today
 from .idnumbers import mask_id
 from .issues import ValidationResult
 from .models import CureType
@@ -29,10 +29,10 @@ from .sandbox_rules import booked_elsewhere, course_limit, medication_age
 from .sandbox_store import Booking, Store, Transaction, VisitKey
 from .sandbox_tokens import EXPIRED, MISSING, TokenIssuer
 from .validators import validate
-from .wire import OperationSpec
+from .wire import OperationSpec, WireField
 
 # The record key by Python field name (the manual's Delete table, without the birthday).
-KEY_FIELDS = ("hosp_id", "hosp_seq_no", "id", "func_date", "cure_stage", "cure_type")
+KEY_FIELDS = ("hosp_id", "hosp_seq_no", "id", "birthday", "func_date", "cure_stage", "cure_type")
 # Most validator messages put in one answer; the rest are counted.
 _MAX_MESSAGES = 20
 
@@ -77,26 +77,41 @@ class Answer:
         )
 
 
-def named_values(operation: OperationSpec, payload: Mapping[str, object]) -> dict[str, object]:
-    """The payload's values of the operation's fields, keyed by Python name; names match
-    ignoring case, and of two names differing only in case the last wins (as ASP.NET binds)."""
-    python = {f.wire.lower(): f.python for f in operation.fields}
-    found: dict[str, object] = {}
+def _bound(
+    operation: OperationSpec, payload: Mapping[str, object]
+) -> dict[str, tuple[WireField, object]]:
+    """The payload's values as the service binds them, by canonical wire name: names match
+    ignoring case, the last of two names differing only in case wins (as ASP.NET binds), and a
+    field's other name in the manual (`examyyear`) stands in when the field itself is absent."""
+    fields = {f.wire.lower(): f for f in operation.fields}
+    others = {f.also_as.lower(): f for f in operation.fields if f.also_as}
+    found: dict[str, tuple[WireField, object]] = {}
+    stand_ins: dict[str, tuple[WireField, object]] = {}
     for key, value in payload.items():
-        name = python.get(key.lower())
-        if name is not None:
-            found[name] = value
+        lowered = key.lower()
+        item = fields.get(lowered)
+        if item is not None:
+            found[item.wire] = (item, value)
+        elif lowered in others:
+            stand_ins[others[lowered].wire] = (others[lowered], value)
+    for wire, pair in stand_ins.items():
+        if found.get(wire, (None, None))[1] is None:
+            found[wire] = pair
     return found
+
+
+def named_values(operation: OperationSpec, payload: Mapping[str, object]) -> dict[str, object]:
+    """The payload's values of the operation's fields, keyed by Python name (see `_bound`)."""
+    return {item.python: value for item, value in _bound(operation, payload).values()}
 
 
 def stored_record(operation: OperationSpec, payload: Mapping[str, object]) -> dict[str, object]:
     """The record as kept: canonical wire names, known fields only, no account or password."""
-    wires = {f.wire.lower(): f for f in operation.fields}
-    record: dict[str, object] = {}
-    for key, value in payload.items():
-        item = wires.get(key.lower())
-        if item is not None and item.sensitive != "secret":
-            record[item.wire] = value
+    record = {
+        wire: value
+        for wire, (item, value) in _bound(operation, payload).items()
+        if item.sensitive != "secret"
+    }
     return dict(sorted(record.items()))
 
 
@@ -127,7 +142,7 @@ class Sandbox:
         store: Store,
         *,
         clock: Callable[[], float] = time.time,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] = taiwan_today,
     ) -> None:
         self.config = config
         self.store = store

@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: the visit key has the birthday, as the Delete table
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS visits (
     hosp_id TEXT NOT NULL,
     hosp_seq_no TEXT NOT NULL,
     id TEXT NOT NULL,
+    birthday TEXT NOT NULL,
     func_date TEXT NOT NULL,
     cure_stage TEXT NOT NULL,
     cure_type TEXT NOT NULL,
@@ -46,7 +47,7 @@ CREATE TABLE IF NOT EXISTS visits (
     record TEXT NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    UNIQUE (hosp_id, hosp_seq_no, id, func_date, cure_stage, cure_type)
+    UNIQUE (hosp_id, hosp_seq_no, id, birthday, func_date, cure_stage, cure_type)
 );
 CREATE INDEX IF NOT EXISTS visits_by_patient_year ON visits (id, examyear);
 CREATE TABLE IF NOT EXISTS bookings (
@@ -58,16 +59,23 @@ CREATE TABLE IF NOT EXISTS bookings (
     created_at TEXT NOT NULL
 );
 """
+# The WHERE clause that finds one visit by its key, in VisitKey's order.
+_KEY_MATCH = (
+    "hosp_id = ? AND hosp_seq_no = ? AND id = ? AND birthday = ? AND func_date = ?"
+    " AND cure_stage = ? AND cure_type = ?"
+)
 # Seconds another process may hold the write lock before a request gives up.
 BUSY_TIMEOUT = 30.0
 
 
 class VisitKey(NamedTuple):
-    """What identifies a visit record (the manual's Delete table, without the birthday)."""
+    """What identifies a visit record: the manual's Delete table, which is the manual's own
+    statement of it (the account and password aside)."""
 
     hosp_id: str
     hosp_seq_no: str
     id: str
+    birthday: str
     func_date: str
     cure_stage: str
     cure_type: str
@@ -103,8 +111,9 @@ class Transaction:
         """Store a new visit; False when one with the same key exists."""
         now = _now()
         cursor = self._db.execute(
-            "INSERT INTO visits (hosp_id, hosp_seq_no, id, func_date, cure_stage, cure_type,"
-            " examyear, record, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO visits (hosp_id, hosp_seq_no, id, birthday, func_date, cure_stage,"
+            " cure_type, examyear, record, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",
             (*key, examyear, json.dumps(record, ensure_ascii=False), now, now),
         )
@@ -113,8 +122,7 @@ class Transaction:
     def update_visit(self, key: VisitKey, examyear: str, record: Mapping[str, object]) -> bool:
         """Replace a stored visit's record; False when there is none with this key."""
         cursor = self._db.execute(
-            "UPDATE visits SET examyear = ?, record = ?, updated_at = ? WHERE hosp_id = ?"
-            " AND hosp_seq_no = ? AND id = ? AND func_date = ? AND cure_stage = ? AND cure_type = ?",
+            "UPDATE visits SET examyear = ?, record = ?, updated_at = ? WHERE " + _KEY_MATCH,
             (examyear, json.dumps(record, ensure_ascii=False), _now(), *key),
         )
         return cursor.rowcount == 1
@@ -122,8 +130,7 @@ class Transaction:
     def delete_visit(self, key: VisitKey) -> bool:
         """Remove a stored visit; False when there is none with this key."""
         cursor = self._db.execute(
-            "DELETE FROM visits WHERE hosp_id = ? AND hosp_seq_no = ? AND id = ? AND func_date = ?"
-            " AND cure_stage = ? AND cure_type = ?",
+            "DELETE FROM visits WHERE " + _KEY_MATCH,
             key,
         )
         return cursor.rowcount == 1
@@ -131,8 +138,7 @@ class Transaction:
     def visit(self, key: VisitKey) -> dict[str, object] | None:
         """The stored record of a visit, or None."""
         row = self._db.execute(
-            "SELECT record FROM visits WHERE hosp_id = ? AND hosp_seq_no = ? AND id = ?"
-            " AND func_date = ? AND cure_stage = ? AND cure_type = ?",
+            "SELECT record FROM visits WHERE " + _KEY_MATCH,
             key,
         ).fetchone()
         if row is None:

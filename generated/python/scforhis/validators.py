@@ -17,19 +17,24 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from .dates import age_on, parse_gregorian, parse_roc, roc_year
+from .dates import age_on, parse_gregorian, parse_roc, roc_year, taiwan_today
 from .idnumbers import id_checksum_ok
 from .issues import (
+    Advice,
+    Bounds,
     FieldInfo,
     Issue,
     ValidationResult,
+    advice_issue,
     bad_checksum,
     bad_pattern,
     blank,
+    left_out,
     not_an_object,
     not_in_enum,
     required,
     rule_issue,
+    too_long,
     wrong_type,
 )
 from .keys import canonical_keys, hashable_values
@@ -52,7 +57,15 @@ KEY_HOSPID = "hospid"
 RE_HOSP_ID = re.compile("^[0-9]{10}$")
 F_GET_SCDATA_B_HOSPSEQNO = FieldInfo("hospseqno", "hospseq no", "分院代碼", "Branch code")
 KEY_HOSPSEQNO = "hospseqno"
-RE_HOSP_SEQ_NO = re.compile("^[0-9]{2}$")
+RE_GET_SCDATA_B_HOSPSEQNO = re.compile("^[0-9]{2}$")
+ADVICE_GET_SCDATA_B_HOSPSEQNO = Advice(
+    RE_GET_SCDATA_B_HOSPSEQNO,
+    "2 碼數字（如 00、01）",
+    "2 digits (00, 01, ...)",
+    "試算表常把開頭的 0 去掉，單碼的「0」多半原是「00」",
+    'spreadsheets drop leading zeros, so a single "0" was most likely "00"',
+    "plausibility",
+)
 F_GET_SCDATA_B_ID = FieldInfo("id", "id", "個案身分證號", "Patient ID number", "national_id")
 RE_TW_ID = re.compile("^[A-Z][12ABCD89][0-9]{8}$")
 F_GET_SCDATA_B_BIRTHDAY = FieldInfo("birthday", "birthday", "個案生日", "Patient's date of birth")
@@ -74,6 +87,15 @@ F_HOSP_ID = FieldInfo("hosP_ID", "Hosp_id", "醫事機構代碼", "Institution c
 KEY_HOSP_ID = "hosP_ID"
 F_HOSP_SEQ_NO = FieldInfo("hosP_SEQ_NO", "hosP_SEQ_NO", "分院識別號", "Branch code")
 KEY_HOSP_SEQ_NO = "hosP_SEQ_NO"
+RE_HOSP_SEQ_NO = re.compile("^[0-9]{2}$")
+ADVICE_HOSP_SEQ_NO = Advice(
+    RE_HOSP_SEQ_NO,
+    "2 碼數字（如 00、01）",
+    "2 digits (00, 01, ...)",
+    "試算表常把開頭的 0 去掉，單碼的「0」多半原是「00」",
+    'spreadsheets drop leading zeros, so a single "0" was most likely "00"',
+    "plausibility",
+)
 F_ID = FieldInfo("id", "id", "個案身分證號", "Patient ID number", "national_id")
 F_BIRTHDAY = FieldInfo("birthday", "birthday", "個案生日", "Patient's date of birth")
 RE_GREGORIAN_DATE = re.compile("^[0-9]{4}/[0-9]{2}/[0-9]{2}$")
@@ -86,34 +108,71 @@ KEY_PRSN_ID = "prsN_ID"
 F_CURE_STAGE = FieldInfo("curE_STAGE", "curE_STAGE", "療程序號", "Course number")
 KEY_CURE_STAGE = "curE_STAGE"
 RE_CURE_STAGE = re.compile("^[0-9]{1,1}$")
+BOUNDS_CURE_STAGE = Bounds(0, 9, "storage")
+PLAUSIBLE_CURE_STAGE = Bounds(1, 9, "plausibility", "序號從 1 起算", "course numbers count from 1")
 INT_CURE_STAGE = {str(n): n for n in range(1, 10)}
 F_EXAMYEAR = FieldInfo("examyear", "examyear", "療程年度", "Course year (ROC)")
 KEY_EXAMYEAR = "examyear"
 RE_EXAMYEAR = re.compile("^[0-9]{1,3}$")
+BOUNDS_EXAMYEAR = Bounds(0, 999, "storage")
+PLAUSIBLE_EXAMYEAR = Bounds(
+    91, 199, "plausibility", "計畫自民國 91 年開辦", "the programme began in ROC year 91 (2002)"
+)
 INT_EXAMYEAR = {str(n): n for n in range(91, 200)}
 F_SMOKE_YEAR = FieldInfo("smokE_YEAR", "SMOKE_YEAR", "抽菸年數", "Years smoked")
 WHEN_FIRST_VISIT = ("初診", "first visit")
 KEY_SMOKE_YEAR = "smokE_YEAR"
-RE_SMOKE_YEAR = re.compile("^[0-9]{1,2}$")
+RE_SMOKE_YEAR = re.compile("^[0-9]{1,3}$")
+BOUNDS_SMOKE_YEAR = Bounds(0, 999, "storage")
+PLAUSIBLE_SMOKE_YEAR = Bounds(
+    0,
+    99,
+    "plausibility",
+    "請確認是否把月數或出生年填成年數",
+    "check that months or a year of birth were not entered as years",
+)
 INT_SMOKE_YEAR = {str(n): n for n in range(0, 100)}
 F_SMOKE_MON = FieldInfo("smokE_MON", "SMOKE_MON", "抽菸月數", "Months smoked (beyond whole years)")
 KEY_SMOKE_MON = "smokE_MON"
 RE_SMOKE_MON = re.compile("^[0-9]{1,2}$")
+BOUNDS_SMOKE_MON = Bounds(0, 99, "storage")
+PLAUSIBLE_SMOKE_MON = Bounds(
+    0,
+    11,
+    "plausibility",
+    "超過 11 個月：是否應記為年數加月數（例如 18 個月 = 1 年 6 個月）？",
+    "more than 11 months; did you mean years and months (18 months = 1 year 6 months)?",
+)
 INT_SMOKE_MON = {str(n): n for n in range(0, 12)}
 F_SMOKE_DAY_NUM = FieldInfo("smokE_DAY_NUM", "SMOKE_DAY_NUM", "每日抽菸支數", "Cigarettes a day")
 KEY_SMOKE_DAY_NUM = "smokE_DAY_NUM"
-RE_SMOKE_DAY_NUM = re.compile("^[0-9]{1,3}$")
+RE_SMOKE_DAY_NUM = re.compile("^[0-9]{1,4}$")
+BOUNDS_SMOKE_DAY_NUM = Bounds(0, 9999, "storage")
+PLAUSIBLE_SMOKE_DAY_NUM = Bounds(
+    0,
+    200,
+    "plausibility",
+    "每日超過 10 包（200 支）請再確認",
+    "more than ten packs (200) a day; please check",
+)
 INT_SMOKE_DAY_NUM = {str(n): n for n in range(0, 201)}
 F_HEIGHT = FieldInfo("height", "HEIGHT", "身高（公分）", "Height (cm)")
 KEY_HEIGHT = "height"
 RE_HEIGHT = re.compile("^[0-9]{1,3}(\\.[0-9]{1,2})?$")
+BOUNDS_HEIGHT = Bounds(
+    50, 250, "plausibility", "身高以公分記（例如 170）", "height is in centimetres (e.g. 170)"
+)
 NUMBER_HEIGHT = {
     **{str(n): float(n) for n in range(50, 251)},
     **{f"{n // 10}.{n % 10}": n / 10 for n in range(500, 2501)},
 }
 F_BASE_WEIGHT = FieldInfo("basE_WEIGHT", "BASE_WEIGHT", "體重（公斤）", "Weight (kg)")
 KEY_BASE_WEIGHT = "basE_WEIGHT"
-RE_BASE_WEIGHT = re.compile("^[0-9]{1,3}(\\.[0-9]{1,2})?$")
+RE_BASE_WEIGHT = re.compile("^[0-9]{1,3}(\\.[0-9]{1,1})?$")
+BOUNDS_BASE_WEIGHT = Bounds(0, 999.9, "storage")
+PLAUSIBLE_BASE_WEIGHT = Bounds(
+    20, 300, "plausibility", "體重以公斤記（例如 65.5）", "weight is in kilograms (e.g. 65.5)"
+)
 NUMBER_BASE_WEIGHT = {
     **{str(n): float(n) for n in range(20, 301)},
     **{f"{n // 10}.{n % 10}": n / 10 for n in range(200, 3001)},
@@ -122,8 +181,12 @@ F_CURE_WEEK = FieldInfo(
     "curE_WEEK", "CURE_WEEK", "用藥週數／衛教序號", "Weeks of medication / education session number"
 )
 KEY_CURE_WEEK = "curE_WEEK"
-RE_CURE_WEEK = re.compile("^[0-9]{1,2}$")
-INT_CURE_WEEK = {str(n): n for n in range(1, 100)}
+RE_CURE_WEEK = re.compile("^[0-9]{1,1}$")
+BOUNDS_CURE_WEEK = Bounds(0, 9, "storage")
+PLAUSIBLE_CURE_WEEK = Bounds(
+    1, 9, "plausibility", "週數與序號從 1 起算", "weeks and session numbers count from 1"
+)
+INT_CURE_WEEK = {str(n): n for n in range(1, 10)}
 ENUM_CURE_WEEK = frozenset({"1", "2", "3", "4"})
 WHEN_MEDICATION = ("藥物治療", "medication")
 F_WEEK_TOT = FieldInfo(
@@ -134,6 +197,10 @@ F_WEEK_TOT = FieldInfo(
 )
 KEY_WEEK_TOT = "weeK_TOT"
 RE_WEEK_TOT = re.compile("^[0-9]{1,2}$")
+BOUNDS_WEEK_TOT = Bounds(0, 99, "storage")
+PLAUSIBLE_WEEK_TOT = Bounds(
+    1, 99, "plausibility", "總週數與序號從 1 起算", "totals and session numbers count from 1"
+)
 INT_WEEK_TOT = {str(n): n for n in range(1, 100)}
 F_SMOKE_FIRST = FieldInfo(
     "smokE_FIRST",
@@ -182,6 +249,11 @@ F_CURE_AGREE = FieldInfo(
     "curE_AGREE", "CURE_AGREE", "同意治療（初診）", "Consent to treatment (first visit)"
 )
 KEY_CURE_AGREE = "curE_AGREE"
+ABSENT_CURE_AGREE = (
+    "未填「同意治療」，紀錄會被當成複診：初診時請填 Y 並填寫初診必填欄位（抽菸年數、月數、身高、體重、成癮度各題、CURE_AGREE2）；複診請填 N",
+    "CURE_AGREE is missing, so the record counts as a follow-up: for a first visit send Y with the first-visit fields (years and months smoked, height, weight, the dependence answers, CURE_AGREE2); for a follow-up send N",
+    "plausibility",
+)
 ENUM_CURE_AGREE = frozenset({"N", "Y"})
 F_CURE_AGREE2 = FieldInfo(
     "curE_AGREE2",
@@ -194,6 +266,7 @@ ENUM_YES_NO = frozenset({"N", "Y"})
 F_CO_CHECK = FieldInfo("cO_CHECK", "CO_CHECK", "CO 檢測值", "Exhaled CO reading (ppm)")
 KEY_CO_CHECK = "cO_CHECK"
 RE_CO_CHECK = re.compile("^[0-9]{1,2}$")
+BOUNDS_CO_CHECK = Bounds(0, 99, "storage")
 INT_CO_CHECK = {str(n): n for n in range(0, 100)}
 F_CASE_SOURCE = FieldInfo("casE_SOURCE", "CASE_SOURCE", "個案來源", "Where the patient came from")
 KEY_CASE_SOURCE = "casE_SOURCE"
@@ -205,7 +278,16 @@ KEY_CASE_KIND = "casE_KIND"
 ENUM_CASE_KIND = frozenset({"0", "2"})
 F_CURE_ITEM = FieldInfo("curE_ITEM", "CURE_ITEM", "用藥品項", "Drugs dispensed (NHI codes)")
 KEY_CURE_ITEM = "curE_ITEM"
-RE_DRUG_CODE_LIST = re.compile("^ *[A-Z][A-Z0-9]{9} *(, *[A-Z][A-Z0-9]{9} *)*$")
+RE_DRUG_CODE_LIST = re.compile("^ *[^ ,]{1,10} *(, *[^ ,]{1,10} *)*$")
+RE_CURE_ITEM = re.compile("^ *[A-Z][A-Z0-9]{9} *(, *[A-Z][A-Z0-9]{9} *)*$")
+ADVICE_CURE_ITEM = Advice(
+    RE_CURE_ITEM,
+    "以逗號分隔的健保藥品代碼（英文字母開頭共 10 碼）",
+    "comma-separated NHI drug codes (10 letters and digits, starting with a capital letter)",
+    "健保藥品代碼區分大小寫，例如 B024648100",
+    "NHI drug codes are case-sensitive, e.g. B024648100",
+    "plausibility",
+)
 F_CURE_NUM = FieldInfo("curE_NUM", "CURE_NUM", "用藥數量", "Quantities dispensed, one per drug")
 KEY_CURE_NUM = "curE_NUM"
 RE_QUANTITY_LIST = re.compile("^ *[0-9]{1,4}(\\.[0-9])? *(, *[0-9]{1,4}(\\.[0-9])? *)*$")
@@ -315,6 +397,7 @@ WIRES_DELETE = frozenset(
 )
 FOLDED_GET_TOKEN_ID = {"id": "id", "pwd": "pwd"}
 LABELS_GET_TOKEN_ID = {"id": "帳號", "pwd": "密碼"}
+ALIASES_GET_TOKEN_ID: dict[str, str] = {}
 FOLDED_GET_SC_DATA_B = {
     "token": "token",
     "isbooking": "isBooking",
@@ -335,6 +418,7 @@ LABELS_GET_SC_DATA_B = {
     "type": "治療類別",
     "funcdate": "就診日期",
 }
+ALIASES_GET_SC_DATA_B: dict[str, str] = {}
 FOLDED_SAVE = {
     "account": "account",
     "password": "password",
@@ -407,6 +491,7 @@ LABELS_SAVE = {
     "memo": "用藥備註",
     "memO2": "衛教備註",
 }
+ALIASES_SAVE: dict[str, str] = {"examyyear": "examyear"}
 FOLDED_DELETE = {
     "account": "account",
     "password": "password",
@@ -433,6 +518,7 @@ LABELS_DELETE = {
     "prsN_ID": "醫事人員身分證號",
     "examyear": "療程年度",
 }
+ALIASES_DELETE: dict[str, str] = {"examyyear": "examyear"}
 
 
 def _validate_get_token_id(
@@ -478,25 +564,31 @@ def _validate_get_token_id(
             operation,
             FOLDED_GET_TOKEN_ID,
             LABELS_GET_TOKEN_ID,
+            ALIASES_GET_TOKEN_ID,
         )
     if errors or warnings:
         return new_result(ValidationResult, (operation, tuple(errors), tuple(warnings)))
     return CLEAN[operation]
 
 
-def validate_get_token_id(payload: object, *, today: date | None = None) -> ValidationResult:
+def validate_get_token_id(
+    payload: object, *, today: date | None = None, strict: bool = False
+) -> ValidationResult:
     """Validate a GetTokenID request (產生 TokenID / Issue a token).
 
     `payload` is the query-string mapping as a mapping of field names (any letter case) to
-    strings. `today` replaces the current date in date rules. Never raises.
+    strings. `today` replaces Taiwan's current date in date rules. `strict` turns every warning
+    into an error. Never raises.
     """
     if type(payload) is dict:
         # The common case without _run's extra call.
         try:
-            return _validate_get_token_id(payload, today, "GetTokenID")
+            result = _validate_get_token_id(payload, today, "GetTokenID")
         except Exception as error:  # noqa: BLE001 - a validator reports, it never raises
-            return _recover("GetTokenID", _validate_get_token_id, payload, today, error)
-    return _run("GetTokenID", _validate_get_token_id, payload, today)
+            result = _recover("GetTokenID", _validate_get_token_id, payload, today, error)
+    else:
+        result = _run("GetTokenID", _validate_get_token_id, payload, today)
+    return result.strict() if strict else result
 
 
 def _validate_get_sc_data_b(
@@ -554,11 +646,13 @@ def _validate_get_sc_data_b(
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_HOSPID))
     else:
-        errors.append(bad_pattern(F_GET_SCDATA_B_HOSPID, v, "10 碼數字", "10 digits"))
+        warnings.append(
+            bad_pattern(F_GET_SCDATA_B_HOSPID, v, "10 碼數字", "10 digits", evidence="plausibility")
+        )
 
     # hospseq no 分院代碼
     v = get(KEY_HOSPSEQNO)
-    if type(v) is str and len(v) == 2 and v.isdigit() and v.isascii():
+    if type(v) is str and v.strip() and len(v) <= 2 and len(v) == 2 and v.isdigit() and v.isascii():
         pass
     elif v is None:
         absent += 1
@@ -568,7 +662,14 @@ def _validate_get_sc_data_b(
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_HOSPSEQNO))
     else:
-        errors.append(bad_pattern(F_GET_SCDATA_B_HOSPSEQNO, v, "2 碼數字", "2 digits"))
+        if not (len(v) <= 2):
+            errors.append(too_long(F_GET_SCDATA_B_HOSPSEQNO, v, 2, "storage"))
+
+        else:
+            if not (len(v) == 2 and v.isdigit() and v.isascii()):
+                warnings.append(
+                    advice_issue(F_GET_SCDATA_B_HOSPSEQNO, v, ADVICE_GET_SCDATA_B_HOSPSEQNO)
+                )
 
     # id 個案身分證號
     v = get(KEY_ID)
@@ -682,20 +783,24 @@ def _validate_get_sc_data_b(
             operation,
             FOLDED_GET_SC_DATA_B,
             LABELS_GET_SC_DATA_B,
+            ALIASES_GET_SC_DATA_B,
         )
-    # query_visit_not_before_birth
+    # query_visit_not_before_birth (plausibility)
+
     if p_birthday is not None and p_func_date is not None and not (p_func_date >= p_birthday):
-        errors.append(
+        warnings.append(
             rule_issue(
                 F_GET_SCDATA_B_FUNCDATE,
                 "query_visit_not_before_birth",
                 "cross_field",
-                "error",
+                "warning",
                 "就診日期早於個案生日",
                 "The visit date is before the patient's date of birth",
+                "plausibility",
             )
         )
-    # query_medication_under_18: domain-facts.md, the programme (New Taipei and Taichung health bureau pages)
+    # query_medication_under_18 (programme: domain-facts.md, the programme (New Taipei and Taichung health bureau pages))
+
     if (
         c_query_medication
         and p_birthday is not None
@@ -710,6 +815,7 @@ def _validate_get_sc_data_b(
                 "warning",
                 "未滿 18 歲不適用戒菸藥物治療，請改為衛教",
                 "Patients under 18 are not eligible for cessation medication; use education",
+                "programme",
             )
         )
     if errors or warnings:
@@ -717,19 +823,24 @@ def _validate_get_sc_data_b(
     return CLEAN[operation]
 
 
-def validate_get_sc_data_b(payload: object, *, today: date | None = None) -> ValidationResult:
+def validate_get_sc_data_b(
+    payload: object, *, today: date | None = None, strict: bool = False
+) -> ValidationResult:
     """Validate a GetSCDataB request (個案可否收案查詢 / Can this patient be taken on?).
 
     `payload` is the query-string mapping as a mapping of field names (any letter case) to
-    strings. `today` replaces the current date in date rules. Never raises.
+    strings. `today` replaces Taiwan's current date in date rules. `strict` turns every warning
+    into an error. Never raises.
     """
     if type(payload) is dict:
         # The common case without _run's extra call.
         try:
-            return _validate_get_sc_data_b(payload, today, "GetSCDataB")
+            result = _validate_get_sc_data_b(payload, today, "GetSCDataB")
         except Exception as error:  # noqa: BLE001 - a validator reports, it never raises
-            return _recover("GetSCDataB", _validate_get_sc_data_b, payload, today, error)
-    return _run("GetSCDataB", _validate_get_sc_data_b, payload, today)
+            result = _recover("GetSCDataB", _validate_get_sc_data_b, payload, today, error)
+    else:
+        result = _run("GetSCDataB", _validate_get_sc_data_b, payload, today)
+    return result.strict() if strict else result
 
 
 def _validate_save(
@@ -741,7 +852,7 @@ def _validate_save(
     v: Any
     absent = 0  # fields the payload does not have (or has as null)
     if today is None:
-        today = date.today()
+        today = taiwan_today()
     value_cure_agree = get(KEY_CURE_AGREE)  # read once: for the condition and the field's check
     c_first_visit = value_cure_agree == "Y"
     value_cure_type = get(KEY_CURE_TYPE)  # read once: for the condition and the field's check
@@ -784,11 +895,13 @@ def _validate_save(
     elif not v.strip():
         errors.append(blank(F_HOSP_ID))
     else:
-        errors.append(bad_pattern(F_HOSP_ID, v, "10 碼數字", "10 digits"))
+        warnings.append(
+            bad_pattern(F_HOSP_ID, v, "10 碼數字", "10 digits", evidence="plausibility")
+        )
 
     # hosP_SEQ_NO 分院識別號
     v = get(KEY_HOSP_SEQ_NO)
-    if type(v) is str and len(v) == 2 and v.isdigit() and v.isascii():
+    if type(v) is str and v.strip() and len(v) <= 2 and len(v) == 2 and v.isdigit() and v.isascii():
         pass
     elif v is None:
         absent += 1
@@ -798,7 +911,12 @@ def _validate_save(
     elif not v.strip():
         errors.append(blank(F_HOSP_SEQ_NO))
     else:
-        errors.append(bad_pattern(F_HOSP_SEQ_NO, v, "2 碼數字", "2 digits"))
+        if not (len(v) <= 2):
+            errors.append(too_long(F_HOSP_SEQ_NO, v, 2, "storage"))
+
+        else:
+            if not (len(v) == 2 and v.isdigit() and v.isascii()):
+                warnings.append(advice_issue(F_HOSP_SEQ_NO, v, ADVICE_HOSP_SEQ_NO))
 
     # id 個案身分證號
     v = get(KEY_ID)
@@ -914,9 +1032,10 @@ def _validate_save(
             RE_CURE_STAGE,
             "非負整數",
             "non-negative whole number",
-            1,
-            9,
+            BOUNDS_CURE_STAGE,
+            PLAUSIBLE_CURE_STAGE,
             errors,
+            warnings,
             None,
         )
 
@@ -939,9 +1058,10 @@ def _validate_save(
             RE_EXAMYEAR,
             "民國年（例 111）",
             "ROC year (e.g. 111)",
-            91,
-            199,
+            BOUNDS_EXAMYEAR,
+            PLAUSIBLE_EXAMYEAR,
             errors,
+            warnings,
             "roc",
         )
 
@@ -966,9 +1086,10 @@ def _validate_save(
             RE_SMOKE_YEAR,
             "非負整數",
             "non-negative whole number",
-            0,
-            99,
+            BOUNDS_SMOKE_YEAR,
+            PLAUSIBLE_SMOKE_YEAR,
             errors,
+            warnings,
             None,
         )
 
@@ -992,9 +1113,10 @@ def _validate_save(
             RE_SMOKE_MON,
             "非負整數",
             "non-negative whole number",
-            0,
-            11,
+            BOUNDS_SMOKE_MON,
+            PLAUSIBLE_SMOKE_MON,
             errors,
+            warnings,
             None,
         )
 
@@ -1017,9 +1139,10 @@ def _validate_save(
             RE_SMOKE_DAY_NUM,
             "非負整數",
             "non-negative whole number",
-            0,
-            200,
+            BOUNDS_SMOKE_DAY_NUM,
+            PLAUSIBLE_SMOKE_DAY_NUM,
             errors,
+            warnings,
             None,
         )
 
@@ -1043,11 +1166,12 @@ def _validate_save(
             F_HEIGHT,
             v,
             RE_HEIGHT,
-            "非負數（可含小數）",
-            "non-negative number (decimals allowed)",
-            50,
-            250,
+            "非負數（可含 2 位小數）",
+            "non-negative number (up to 2 decimals)",
+            BOUNDS_HEIGHT,
+            None,
             errors,
+            warnings,
         )
 
     # BASE_WEIGHT 體重（公斤）
@@ -1070,11 +1194,12 @@ def _validate_save(
             F_BASE_WEIGHT,
             v,
             RE_BASE_WEIGHT,
-            "非負數（可含小數）",
-            "non-negative number (decimals allowed)",
-            20,
-            300,
+            "非負數（可含 1 位小數）",
+            "non-negative number (up to 1 decimal)",
+            BOUNDS_BASE_WEIGHT,
+            PLAUSIBLE_BASE_WEIGHT,
             errors,
+            warnings,
         )
 
     # CURE_WEEK 用藥週數／衛教序號
@@ -1096,9 +1221,10 @@ def _validate_save(
             RE_CURE_WEEK,
             "非負整數",
             "non-negative whole number",
-            1,
-            99,
+            BOUNDS_CURE_WEEK,
+            PLAUSIBLE_CURE_WEEK,
             errors,
+            warnings,
             None,
         )
     if c_medication and p_cure_week is not None and v not in ENUM_CURE_WEEK:
@@ -1126,7 +1252,16 @@ def _validate_save(
         errors.append(blank(F_WEEK_TOT))
     else:
         p_week_tot = integer_issue(
-            F_WEEK_TOT, v, RE_WEEK_TOT, "非負整數", "non-negative whole number", 1, 99, errors, None
+            F_WEEK_TOT,
+            v,
+            RE_WEEK_TOT,
+            "非負整數",
+            "non-negative whole number",
+            BOUNDS_WEEK_TOT,
+            PLAUSIBLE_WEEK_TOT,
+            errors,
+            warnings,
+            None,
         )
 
     # SMOKE_FIRST 成癮度：起床後多久抽第一支菸
@@ -1258,13 +1393,11 @@ def _validate_save(
         pass
     elif v is None:
         absent += 1
-        if c_first_visit:
-            errors.append(required(F_CURE_AGREE, *WHEN_FIRST_VISIT))
+        warnings.append(left_out(F_CURE_AGREE, *ABSENT_CURE_AGREE))
     elif type(v) is not str:
         errors.append(wrong_type(F_CURE_AGREE, v))
     elif not v.strip():
-        if c_first_visit:
-            errors.append(blank(F_CURE_AGREE, *WHEN_FIRST_VISIT))
+        warnings.append(left_out(F_CURE_AGREE, *ABSENT_CURE_AGREE))
     else:
         errors.append(
             not_in_enum(F_CURE_AGREE, v, "Y:初診、N:非初診", "Y (first visit), N (follow-up visit)")
@@ -1298,7 +1431,16 @@ def _validate_save(
         pass
     else:
         _whole = integer_issue(
-            F_CO_CHECK, v, RE_CO_CHECK, "非負整數", "non-negative whole number", 0, 99, errors, None
+            F_CO_CHECK,
+            v,
+            RE_CO_CHECK,
+            "非負整數",
+            "non-negative whole number",
+            BOUNDS_CO_CHECK,
+            None,
+            errors,
+            warnings,
+            None,
         )
 
     # CASE_SOURCE 個案來源
@@ -1357,7 +1499,11 @@ def _validate_save(
     # CURE_ITEM 用藥品項
     p_cure_item: Any = None
     v = get(KEY_CURE_ITEM)
-    if type(v) is str and RE_DRUG_CODE_LIST.fullmatch(v) is not None:
+    if (
+        type(v) is str
+        and RE_DRUG_CODE_LIST.fullmatch(v) is not None
+        and RE_CURE_ITEM.fullmatch(v) is not None
+    ):
         p_cure_item = v.split(",")
     elif v is None:
         absent += 1
@@ -1366,11 +1512,21 @@ def _validate_save(
     elif not v.strip():
         pass
     else:
-        errors.append(
-            bad_pattern(
-                F_CURE_ITEM, v, "以逗號分隔的健保藥品代碼", "comma-separated NHI drug codes"
+        if not (RE_DRUG_CODE_LIST.fullmatch(v) is not None):
+            errors.append(
+                bad_pattern(
+                    F_CURE_ITEM,
+                    v,
+                    "以逗號分隔的藥品代碼（每個至多 10 個字元）",
+                    "comma-separated drug codes (each at most 10 characters)",
+                    evidence="storage",
+                )
             )
-        )
+
+        else:
+            p_cure_item = v.split(",")
+            if not (RE_CURE_ITEM.fullmatch(v) is not None):
+                warnings.append(advice_issue(F_CURE_ITEM, v, ADVICE_CURE_ITEM))
 
     # CURE_NUM 用藥數量
     p_cure_num: Any = None
@@ -1384,7 +1540,15 @@ def _validate_save(
     elif not v.strip():
         pass
     else:
-        errors.append(bad_pattern(F_CURE_NUM, v, "以逗號分隔的數量", "comma-separated quantities"))
+        errors.append(
+            bad_pattern(
+                F_CURE_NUM,
+                v,
+                "以逗號分隔的數量（每個至多 4 位整數、1 位小數）",
+                "comma-separated quantities (each up to 4 whole digits and 1 decimal)",
+                evidence="storage",
+            )
+        )
 
     # REF_DEPT 科別
     v = get(KEY_REF_DEPT)
@@ -1398,12 +1562,13 @@ def _validate_save(
     elif not v.strip():
         errors.append(blank(F_REF_DEPT))
     else:
-        errors.append(
+        warnings.append(
             bad_pattern(
                 F_REF_DEPT,
                 v,
                 "科別代碼（1 至 2 碼英數字）",
                 "department code (1 or 2 letters or digits)",
+                evidence="plausibility",
             )
         )
 
@@ -1434,7 +1599,7 @@ def _validate_save(
     # letter case, an unknown name, a null value) the names are checked, and renamed if need be.
     if len(payload) + absent != 34 and not WIRES_SAVE.issuperset(payload):
         return _with_canonical_names(
-            _validate_save, payload, today, operation, FOLDED_SAVE, LABELS_SAVE
+            _validate_save, payload, today, operation, FOLDED_SAVE, LABELS_SAVE, ALIASES_SAVE
         )
     # computed once for the rules that ask for it
     a_age_on_birthday_func_date: Any = (
@@ -1442,76 +1607,87 @@ def _validate_save(
         if p_birthday is not None and p_func_date is not None
         else None
     )
-    # visit_not_before_birth
+    # visit_not_before_birth (plausibility)
+
     if p_birthday is not None and p_func_date is not None and not (p_func_date >= p_birthday):
-        errors.append(
+        warnings.append(
             rule_issue(
                 F_FUNC_DATE,
                 "visit_not_before_birth",
                 "cross_field",
-                "error",
+                "warning",
                 "就診日期早於個案生日",
                 "The visit date is before the patient's date of birth",
+                "plausibility",
             )
         )
-    # visit_not_in_future
+    # visit_not_in_future (plausibility)
+
     if p_func_date is not None and not (p_func_date <= today):
-        errors.append(
+        warnings.append(
             rule_issue(
                 F_FUNC_DATE,
                 "visit_not_in_future",
                 "cross_field",
-                "error",
-                "就診日期在未來",
-                "The visit date is in the future",
+                "warning",
+                "就診日期在未來（以台灣日期為準）",
+                "The visit date is in the future (by Taiwan's date)",
+                "plausibility",
             )
         )
-    # birthday_not_in_future
+    # birthday_not_in_future (plausibility)
+
     if p_birthday is not None and not (p_birthday <= today):
-        errors.append(
+        warnings.append(
             rule_issue(
                 F_BIRTHDAY,
                 "birthday_not_in_future",
                 "cross_field",
-                "error",
-                "個案生日在未來",
-                "The date of birth is in the future",
+                "warning",
+                "個案生日在未來（以台灣日期為準）",
+                "The date of birth is in the future (by Taiwan's date)",
+                "plausibility",
             )
         )
-    # plausible_age
+    # plausible_age (plausibility)
+
     if (
         p_birthday is not None
         and p_func_date is not None
         and not (a_age_on_birthday_func_date <= 120)
     ):
-        errors.append(
+        warnings.append(
             rule_issue(
                 F_BIRTHDAY,
                 "plausible_age",
                 "cross_field",
-                "error",
+                "warning",
                 "個案就診時年齡超過 120 歲，請確認生日",
                 "The patient would be over 120 at the visit; check the date of birth",
+                "plausibility",
             )
         )
-    # years_smoked_within_age
+    # years_smoked_within_age (plausibility)
+
     if (
         p_smoke_year is not None
         and p_birthday is not None
         and p_func_date is not None
         and not (p_smoke_year <= a_age_on_birthday_func_date)
     ):
-        errors.append(
+        warnings.append(
             rule_issue(
                 F_SMOKE_YEAR,
                 "years_smoked_within_age",
                 "cross_field",
-                "error",
+                "warning",
                 "抽菸年數超過個案就診時的年齡",
                 "Years smoked exceed the patient's age at the visit",
+                "plausibility",
             )
         )
-    # drug_quantities_match_items
+    # drug_quantities_match_items (storage: domain-facts.md, MhbtQsCure)
+
     if (
         p_cure_item is not None
         and p_cure_num is not None
@@ -1525,9 +1701,11 @@ def _validate_save(
                 "error",
                 "用藥數量的個數與用藥品項不同",
                 "The number of drug quantities differs from the number of drug items",
+                "storage",
             )
         )
-    # course_year_matches_visit
+    # course_year_matches_visit (plausibility)
+
     if (
         p_examyear is not None
         and p_func_date is not None
@@ -1541,9 +1719,11 @@ def _validate_save(
                 "warning",
                 "療程年度與就診日期的民國年不符（應為就診年度或前一年）",
                 "The course year is neither the visit's ROC year nor the year before",
+                "plausibility",
             )
         )
-    # medication_under_18: domain-facts.md, the programme (New Taipei and Taichung health bureau pages)
+    # medication_under_18 (programme: domain-facts.md, the programme (New Taipei and Taichung health bureau pages))
+
     if (
         c_medication
         and p_birthday is not None
@@ -1558,9 +1738,11 @@ def _validate_save(
                 "warning",
                 "未滿 18 歲不適用戒菸藥物治療，請改為衛教",
                 "Patients under 18 are not eligible for cessation medication; use education",
+                "programme",
             )
         )
-    # medication_low_dependence: domain-facts.md, the programme (New Taipei and Taichung health bureau pages)
+    # medication_low_dependence (programme: domain-facts.md, the programme (New Taipei and Taichung health bureau pages))
+
     if c_medication and c_first_visit and p_smoke_day_num is not None:
         s_ftnd = (
             (
@@ -1591,9 +1773,11 @@ def _validate_save(
                     "warning",
                     "初診用藥須尼古丁成癮度（Fagerström）4 分以上或每日 10 支以上",
                     "Medication at a first visit needs a Fagerström score of 4 or more, or 10 or more cigarettes a day",
+                    "programme",
                 )
             )
-    # medication_pregnant: domain-facts.md, the programme (pregnant women get education)
+    # medication_pregnant (programme: domain-facts.md, the programme)
+
     if c_medication and c_pregnant and not (False):
         warnings.append(
             rule_issue(
@@ -1603,9 +1787,11 @@ def _validate_save(
                 "warning",
                 "孕婦不適用戒菸藥物治療，請改為衛教",
                 "Pregnant patients are not given cessation medication; use education",
+                "programme",
             )
         )
-    # medication_over_8_weeks: domain-facts.md, the programme (health99.hpa.gov.tw news 10047)
+    # medication_over_8_weeks (programme: domain-facts.md, the programme (health99.hpa.gov.tw news 10047))
+
     if c_medication and p_week_tot is not None and not (p_week_tot <= 8):
         warnings.append(
             rule_issue(
@@ -1615,6 +1801,7 @@ def _validate_save(
                 "warning",
                 "一個療程用藥最多 8 週",
                 "A course has at most 8 weeks of medication",
+                "programme",
             )
         )
     if errors or warnings:
@@ -1622,34 +1809,44 @@ def _validate_save(
     return CLEAN[operation]
 
 
-def validate_save(payload: object, *, today: date | None = None) -> ValidationResult:
+def validate_save(
+    payload: object, *, today: date | None = None, strict: bool = False
+) -> ValidationResult:
     """Validate a Save request (新增個案就醫資料 / Create a visit record).
 
     `payload` is the JSON body as a mapping of field names (any letter case) to
-    strings. `today` replaces the current date in date rules. Never raises.
+    strings. `today` replaces Taiwan's current date in date rules. `strict` turns every warning
+    into an error. Never raises.
     """
     if type(payload) is dict:
         # The common case without _run's extra call.
         try:
-            return _validate_save(payload, today, "Save")
+            result = _validate_save(payload, today, "Save")
         except Exception as error:  # noqa: BLE001 - a validator reports, it never raises
-            return _recover("Save", _validate_save, payload, today, error)
-    return _run("Save", _validate_save, payload, today)
+            result = _recover("Save", _validate_save, payload, today, error)
+    else:
+        result = _run("Save", _validate_save, payload, today)
+    return result.strict() if strict else result
 
 
-def validate_update(payload: object, *, today: date | None = None) -> ValidationResult:
+def validate_update(
+    payload: object, *, today: date | None = None, strict: bool = False
+) -> ValidationResult:
     """Validate a Update request (更新個案就醫資料 / Update a visit record).
 
     `payload` is the JSON body as a mapping of field names (any letter case) to
-    strings. `today` replaces the current date in date rules. Never raises.
+    strings. `today` replaces Taiwan's current date in date rules. `strict` turns every warning
+    into an error. Never raises.
     """
     if type(payload) is dict:
         # The common case without _run's extra call.
         try:
-            return _validate_save(payload, today, "Update")
+            result = _validate_save(payload, today, "Update")
         except Exception as error:  # noqa: BLE001 - a validator reports, it never raises
-            return _recover("Update", _validate_save, payload, today, error)
-    return _run("Update", _validate_save, payload, today)
+            result = _recover("Update", _validate_save, payload, today, error)
+    else:
+        result = _run("Update", _validate_save, payload, today)
+    return result.strict() if strict else result
 
 
 def _validate_delete(
@@ -1661,7 +1858,7 @@ def _validate_delete(
     v: Any
     absent = 0  # fields the payload does not have (or has as null)
     if today is None:
-        today = date.today()
+        today = taiwan_today()
     # ACCOUNT 帳號
     v = get(KEY_ACCOUNT)
     if type(v) is str and v.strip():
@@ -1698,11 +1895,13 @@ def _validate_delete(
     elif not v.strip():
         errors.append(blank(F_HOSP_ID))
     else:
-        errors.append(bad_pattern(F_HOSP_ID, v, "10 碼數字", "10 digits"))
+        warnings.append(
+            bad_pattern(F_HOSP_ID, v, "10 碼數字", "10 digits", evidence="plausibility")
+        )
 
     # hosP_SEQ_NO 分院識別號
     v = get(KEY_HOSP_SEQ_NO)
-    if type(v) is str and len(v) == 2 and v.isdigit() and v.isascii():
+    if type(v) is str and v.strip() and len(v) <= 2 and len(v) == 2 and v.isdigit() and v.isascii():
         pass
     elif v is None:
         absent += 1
@@ -1712,7 +1911,12 @@ def _validate_delete(
     elif not v.strip():
         errors.append(blank(F_HOSP_SEQ_NO))
     else:
-        errors.append(bad_pattern(F_HOSP_SEQ_NO, v, "2 碼數字", "2 digits"))
+        if not (len(v) <= 2):
+            errors.append(too_long(F_HOSP_SEQ_NO, v, 2, "storage"))
+
+        else:
+            if not (len(v) == 2 and v.isdigit() and v.isascii()):
+                warnings.append(advice_issue(F_HOSP_SEQ_NO, v, ADVICE_HOSP_SEQ_NO))
 
     # id 個案身分證號
     v = get(KEY_ID)
@@ -1804,9 +2008,10 @@ def _validate_delete(
             RE_CURE_STAGE,
             "非負整數",
             "non-negative whole number",
-            1,
-            9,
+            BOUNDS_CURE_STAGE,
+            PLAUSIBLE_CURE_STAGE,
             errors,
+            warnings,
             None,
         )
 
@@ -1869,9 +2074,10 @@ def _validate_delete(
             RE_EXAMYEAR,
             "民國年（例 111）",
             "ROC year (e.g. 111)",
-            91,
-            199,
+            BOUNDS_EXAMYEAR,
+            PLAUSIBLE_EXAMYEAR,
             errors,
+            warnings,
             "roc",
         )
 
@@ -1880,49 +2086,62 @@ def _validate_delete(
     # letter case, an unknown name, a null value) the names are checked, and renamed if need be.
     if len(payload) + absent != 11 and not WIRES_DELETE.issuperset(payload):
         return _with_canonical_names(
-            _validate_delete, payload, today, operation, FOLDED_DELETE, LABELS_DELETE
+            _validate_delete,
+            payload,
+            today,
+            operation,
+            FOLDED_DELETE,
+            LABELS_DELETE,
+            ALIASES_DELETE,
         )
-    # visit_not_before_birth
+    # visit_not_before_birth (plausibility)
+
     if p_birthday is not None and p_func_date is not None and not (p_func_date >= p_birthday):
-        errors.append(
+        warnings.append(
             rule_issue(
                 F_FUNC_DATE,
                 "visit_not_before_birth",
                 "cross_field",
-                "error",
+                "warning",
                 "就診日期早於個案生日",
                 "The visit date is before the patient's date of birth",
+                "plausibility",
             )
         )
-    # birthday_not_in_future
+    # birthday_not_in_future (plausibility)
+
     if p_birthday is not None and not (p_birthday <= today):
-        errors.append(
+        warnings.append(
             rule_issue(
                 F_BIRTHDAY,
                 "birthday_not_in_future",
                 "cross_field",
-                "error",
-                "個案生日在未來",
-                "The date of birth is in the future",
+                "warning",
+                "個案生日在未來（以台灣日期為準）",
+                "The date of birth is in the future (by Taiwan's date)",
+                "plausibility",
             )
         )
-    # plausible_age
+    # plausible_age (plausibility)
+
     if (
         p_birthday is not None
         and p_func_date is not None
         and not (age_on(p_birthday, p_func_date) <= 120)
     ):
-        errors.append(
+        warnings.append(
             rule_issue(
                 F_BIRTHDAY,
                 "plausible_age",
                 "cross_field",
-                "error",
+                "warning",
                 "個案就診時年齡超過 120 歲，請確認生日",
                 "The patient would be over 120 at the visit; check the date of birth",
+                "plausibility",
             )
         )
-    # course_year_matches_visit
+    # course_year_matches_visit (plausibility)
+
     if (
         p_examyear is not None
         and p_func_date is not None
@@ -1936,6 +2155,7 @@ def _validate_delete(
                 "warning",
                 "療程年度與就診日期的民國年不符（應為就診年度或前一年）",
                 "The course year is neither the visit's ROC year nor the year before",
+                "plausibility",
             )
         )
     if errors or warnings:
@@ -1943,19 +2163,24 @@ def _validate_delete(
     return CLEAN[operation]
 
 
-def validate_delete(payload: object, *, today: date | None = None) -> ValidationResult:
+def validate_delete(
+    payload: object, *, today: date | None = None, strict: bool = False
+) -> ValidationResult:
     """Validate a Delete request (刪除個案就醫資料 / Delete a visit record).
 
     `payload` is the JSON body as a mapping of field names (any letter case) to
-    strings. `today` replaces the current date in date rules. Never raises.
+    strings. `today` replaces Taiwan's current date in date rules. `strict` turns every warning
+    into an error. Never raises.
     """
     if type(payload) is dict:
         # The common case without _run's extra call.
         try:
-            return _validate_delete(payload, today, "Delete")
+            result = _validate_delete(payload, today, "Delete")
         except Exception as error:  # noqa: BLE001 - a validator reports, it never raises
-            return _recover("Delete", _validate_delete, payload, today, error)
-    return _run("Delete", _validate_delete, payload, today)
+            result = _recover("Delete", _validate_delete, payload, today, error)
+    else:
+        result = _run("Delete", _validate_delete, payload, today)
+    return result.strict() if strict else result
 
 
 # Which module variable holds each wire name (see share_key_objects).
@@ -2026,10 +2251,11 @@ def _with_canonical_names(
     operation: str,
     folded: Mapping[str, str],
     labels: Mapping[str, str],
+    aliases: Mapping[str, str],
 ) -> ValidationResult:
     """Check `payload` again with its names made canonical; warnings about names come first."""
     warnings: list[Issue] = []
-    result = check(canonical_keys(payload, folded, labels, warnings), today, operation)
+    result = check(canonical_keys(payload, folded, labels, warnings, aliases), today, operation)
     if not warnings:
         return result
     return new_result(ValidationResult, (operation, result.errors, (*warnings, *result.warnings)))
@@ -2103,8 +2329,15 @@ CLEAN = {name: ValidationResult(name) for name in OPERATION_NAMES}
 new_result = tuple.__new__
 
 
-def validate(operation: str, payload: object, *, today: date | None = None) -> ValidationResult:
-    """Validate `payload` as a request of `operation` (the manual's name: "Save", "GetSCDataB", ...)."""
+def validate(
+    operation: str, payload: object, *, today: date | None = None, strict: bool = False
+) -> ValidationResult:
+    """Validate `payload` as a request of `operation` (the manual's name: "Save", "GetSCDataB", ...).
+
+    Errors are what the service refuses (the manual says so, or a known column cannot hold the
+    value); warnings are findings of the programme's rules or of plausibility, shown with why.
+    `strict` turns every warning into an error. "Today" is Taiwan's date unless `today` is given.
+    """
     validator = VALIDATORS.get(operation) if isinstance(operation, str) else None
     if validator is None:
         names = ", ".join(OPERATION_NAMES)
@@ -2116,7 +2349,7 @@ def validate(operation: str, payload: object, *, today: date | None = None) -> V
             f"No operation called {operation!r}; use one of {names}",
         )
         return ValidationResult(str(operation), (issue,))
-    return validator(payload, today=today)
+    return validator(payload, today=today, strict=strict)
 
 
 def ftnd_score(payload: object) -> int | None:
