@@ -62,7 +62,7 @@ _MISTAKES = (
     ),  # a ROC date where a Gregorian one belongs
     ("examyear", lambda v: str(int(v) + 1911)),  # a Gregorian course year
     ("smokE_FIRST", lambda v: "5"),  # a code out of range
-    ("height", lambda v: "1700"),  # centimetres typed as millimetres
+    ("curE_STAGE", lambda v: v + "0"),  # a stray digit: more than the column holds
     ("casE_SOURCE", lambda v: 1),  # a number instead of a string
     ("hosP_ID", None),  # a missing required field
 )

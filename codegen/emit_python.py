@@ -19,6 +19,7 @@ from .naming import constant_name
 from .patterns import (
     character_run,
     fast_range,
+    implies,
     small_integer_domain,
     tenths_domain,
     value_pattern,
@@ -108,6 +109,10 @@ class FieldPlan:
     hard_test: str | None = None
     # The Absence message constant: what to warn when the field is left out.
     absent: str | None = None
+    # The advice is proved narrower than the value's own check: the fast path tests it alone.
+    advice_covers: bool = False
+    # The advice tests joined with `and`, for the fast path.
+    advice_test: str = ""
 
 
 @dataclass
@@ -308,6 +313,10 @@ class PythonEmitter:
                     ),
                 }
             )
+        if field.advice and fmt is not None and fmt.kind in ("text", "pattern", "list"):
+            hard = "" if fmt.kind == "text" else value_pattern(field) or ""
+            plan.advice_covers = any(implies(a.pattern, hard, fmt.max_length) for a in field.advice)
+            plan.advice_test = " and ".join(a["test"] for a in plan.advice)
         for dependent in field.depends:
             plan.depends.append(
                 {

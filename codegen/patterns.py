@@ -105,3 +105,43 @@ def character_run(pattern: str | None) -> tuple[str, int, int] | None:
     shortest = int(match.group(2))
     longest = int(match.group(3)) if match.group(3) is not None else shortest
     return test, shortest, longest
+
+
+# A comma-separated list pattern as the spec writes them: `^ *ITEM *(, *ITEM *)*$`.
+_LIST = re.compile(r"\^ \*(?P<item>.+?) \*\(, \*(?P=item) \*\)\*\$")
+# An item of letters and digits: one or more `[A-Z]`, `[A-Z0-9]{9}` ... pieces, fixed length.
+_PIECE = re.compile(r"\[((?:0-9|A-Z|a-z)+)\](?:\{([0-9]+)\})?")
+# An item of up to `n` characters other than space and comma.
+_ANY_ITEM = re.compile(r"\[\^ ,\]\{1,([0-9]+)\}")
+
+
+def _fixed_item_length(item: str) -> int | None:
+    """The length of an item made only of letter and digit classes, or None for any other."""
+    length, position = 0, 0
+    while position < len(item):
+        piece = _PIECE.match(item, position)
+        if piece is None:
+            return None
+        length += int(piece.group(2) or 1)
+        position = piece.end()
+    return length or None
+
+
+def implies(narrow: str, wide: str, max_length: int | None = None) -> bool:
+    """True when every string matching `narrow` also passes `wide` (a pattern, or for text a
+    length of at most `max_length`). Conservative: False whenever it cannot tell.
+
+    Advice (a warning) is narrower than the check it follows; when the emitter can prove it,
+    the validator's fast path tests the advice alone (one test instead of two).
+    """
+    if not wide:
+        run = character_run(narrow)
+        return run is not None and max_length is not None and run[2] <= max_length
+    if narrow == wide:
+        return True
+    narrow_list, wide_list = _LIST.fullmatch(narrow), _LIST.fullmatch(wide)
+    if narrow_list is None or wide_list is None:
+        return False
+    length = _fixed_item_length(narrow_list.group("item"))
+    any_item = _ANY_ITEM.fullmatch(wide_list.group("item"))
+    return length is not None and any_item is not None and length <= int(any_item.group(1))

@@ -450,3 +450,17 @@ def test_a_value_that_is_a_list_or_object_is_reported_not_raised(
         (2, "curE_TYPE", "type"),
     ]
     assert reported[-1]["summary"]["valid"] == 1
+
+
+def test_strict_counts_warnings_as_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "doubtful.json"
+    path.write_text(json.dumps([visit(1), {**visit(2), "smokE_MON": "18"}]), "utf-8")
+    status, document = json_report(capsys, str(path))
+    assert status == 0 and document["summary"]["invalid"] == 0
+    assert document["records"][0]["warnings"][0]["evidence"] == "plausibility"
+    status, document = json_report(capsys, str(path), "--strict")
+    assert status == 1 and document["summary"]["invalid"] == 1
+    (error,) = document["records"][0]["errors"]
+    assert (error["field"], error["code"], error["severity"]) == ("smokE_MON", "range", "error")

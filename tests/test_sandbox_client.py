@@ -321,3 +321,50 @@ def test_every_spec_operation_has_its_route(sandbox: SandboxThread) -> None:
     }
     expected = {("/" + op.path, op.method) for op in spec_model().operations}
     assert routes == expected
+
+
+def test_records_that_only_warn_are_stored_and_strict_clients_keep_them(
+    sandbox: SandboxThread, db: Path
+) -> None:
+    # The service refuses only what the evidence says it refuses: a branch written "0" by a
+    # spreadsheet, 18 months, a department name and a two-metre-tall typo are warnings.
+    doubtful = visit(
+        40, hosP_SEQ_NO="00", smokE_MON="18", reF_DEPT="家醫科", height="1700", curE_AGREE="N"
+    )
+    with scforhis.Client(**client_options(sandbox.url)) as client:
+        result = client.save(doubtful)
+        assert result.ok, result.info
+        assert {(w.field, w.code) for w in result.warnings} >= {
+            ("smokE_MON", "range"),
+            ("reF_DEPT", "pattern"),
+            ("height", "range"),
+        }
+    [kept] = stored(db, patient(40))
+    assert (kept["smokE_MON"], kept["reF_DEPT"], kept["height"]) == ("18", "家醫科", "1700")
+    assert kept["examyear"] == "111"  # sent under both names, stored once
+    with scforhis.Client(**client_options(sandbox.url), strict=True) as strict:
+        with pytest.raises(scforhis.ValidationError) as caught:
+            strict.save(visit(41, smokE_MON="18"))
+        assert [(i.field, i.severity) for i in caught.value.result.errors] == [
+            ("smokE_MON", "error")
+        ]
+    assert stored(db, patient(41)) == []
+
+
+def test_the_visit_key_has_the_birthday_as_the_delete_table(sandbox: SandboxThread) -> None:
+    record = visit(42)
+    with scforhis.Client(**client_options(sandbox.url)) as client:
+        assert client.save(record).ok
+        other_birthday = client.delete({**record, "birthday": "1961/01/02"})
+        assert not other_birthday.ok and "查無此筆" in other_birthday.info
+        assert client.delete(record).ok
+
+
+def test_the_manuals_examyyear_alone_reaches_the_sandbox(sandbox: SandboxThread, db: Path) -> None:
+    record = visit(43)
+    record["examyyear"] = record.pop("examyear")
+    with httpx.Client(base_url=sandbox.url) as http:
+        answer = http.post("/Save", json=record).json()
+    assert answer["msG_CODE"] == "Y", answer
+    [kept] = stored(db, patient(43))
+    assert kept["examyear"] == "111" and "examyyear" not in kept

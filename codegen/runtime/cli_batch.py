@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .batch_input import FORMATS, InputError, Record, read_rows
 from .batch_report import Reporter
 from .config import ENV_HOSP_ID, ENV_HOSP_SEQ_NO
+from .dates import taiwan_today
 from .errors import ConfigurationError, ScForHisError
 from .operations import OPERATIONS, RECORD_KEY
 from .validators import CHECKS, CLEAN, VALIDATORS, share_key_objects
@@ -244,7 +245,9 @@ def _validate(arguments: argparse.Namespace) -> int:
     validator, check, clean = VALIDATORS[operation], CHECKS[operation], CLEAN[operation]
     fill = SettingsFiller(OPERATIONS[operation], _environment_values())
     complete = fill.wires
-    today = arguments.today
+    # One "today" for the whole run (Taiwan's date when it started): records checked a minute
+    # apart around midnight get the same answer, and the clock is read once, not per record.
+    today = arguments.today or taiwan_today()
     strict = arguments.strict
     reporter = Reporter(
         sys.stdout, form=arguments.format, lang=arguments.lang, max_errors=arguments.max_errors

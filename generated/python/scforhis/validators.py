@@ -652,7 +652,7 @@ def _validate_get_sc_data_b(
 
     # hospseq no 分院代碼
     v = get(KEY_HOSPSEQNO)
-    if type(v) is str and v.strip() and len(v) <= 2 and len(v) == 2 and v.isdigit() and v.isascii():
+    if type(v) is str and len(v) == 2 and v.isdigit() and v.isascii():
         pass
     elif v is None:
         absent += 1
@@ -901,7 +901,7 @@ def _validate_save(
 
     # hosP_SEQ_NO 分院識別號
     v = get(KEY_HOSP_SEQ_NO)
-    if type(v) is str and v.strip() and len(v) <= 2 and len(v) == 2 and v.isdigit() and v.isascii():
+    if type(v) is str and len(v) == 2 and v.isdigit() and v.isascii():
         pass
     elif v is None:
         absent += 1
@@ -1499,11 +1499,7 @@ def _validate_save(
     # CURE_ITEM 用藥品項
     p_cure_item: Any = None
     v = get(KEY_CURE_ITEM)
-    if (
-        type(v) is str
-        and RE_DRUG_CODE_LIST.fullmatch(v) is not None
-        and RE_CURE_ITEM.fullmatch(v) is not None
-    ):
+    if type(v) is str and RE_CURE_ITEM.fullmatch(v) is not None:
         p_cure_item = v.split(",")
     elif v is None:
         absent += 1
@@ -1901,7 +1897,7 @@ def _validate_delete(
 
     # hosP_SEQ_NO 分院識別號
     v = get(KEY_HOSP_SEQ_NO)
-    if type(v) is str and v.strip() and len(v) <= 2 and len(v) == 2 and v.isdigit() and v.isascii():
+    if type(v) is str and len(v) == 2 and v.isdigit() and v.isascii():
         pass
     elif v is None:
         absent += 1
