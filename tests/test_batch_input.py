@@ -7,8 +7,10 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from scforhis.batch_input import InputError, read_records
-from scforhis.operations import SAVE
+from scforhis.batch_input import InputError, LongRow, Visits, header_name, read_records, with_issues
+from scforhis.issues import ValidationResult
+from scforhis.operations import RECORD_KEY, SAVE
+from scforhis.validators import LABELS_SAVE
 
 from tests.conftest import spec_model
 
@@ -111,3 +113,114 @@ def test_memory_stays_flat_on_a_large_array(tmp_path: Path) -> None:
     assert peak < path.stat().st_size / 10, (
         f"peak {peak} bytes for a {path.stat().st_size}-byte file"
     )
+
+
+# -- CSV as clinics export it: any width, the manual's labels, rows longer than the header ----
+
+
+def test_header_names_in_any_width_and_spacing() -> None:
+    assert header_name("\ufeffＨＯＳＰ＿ＩＤ") == "HOSP_ID"
+    assert header_name(" 身高（公分） ") == "身高(公分)"
+    assert header_name("CO 檢測值\u3000") == "CO檢測值"
+
+
+def test_csv_headers_may_be_labels_and_full_width_names(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    header = ["ＨＯＳＰ＿ＩＤ", "Hosp_Seq_No ", "個案身分證號", "身高(公分)", "CO檢測值", "備用 欄"]
+    rows = [",".join(header), "3501200000,00,A123456789,170,1,x"]
+    path.write_bytes(("\r\n".join(rows) + "\r\n").encode("cp950"))
+    (found,) = read_records(str(path), encoding="cp950", known=KNOWN, labels=LABELS_SAVE)
+    # Known names stay as written (the validator folds case); a label becomes its wire name;
+    # a name of no field stays as it was, for the validator to report.
+    assert found.payload == {
+        "HOSP_ID": "3501200000",
+        "Hosp_Seq_No": "00",
+        "id": "A123456789",
+        "height": "170",
+        "cO_CHECK": "1",
+        "備用 欄": "x",
+    }
+    assert type(found.payload) is dict
+
+
+def test_a_header_of_labels_only_is_known(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("個案身分證號,就診日期\nA123456789,2022/10/03\n", encoding="utf-8")
+    (found,) = read_records(str(path), known=KNOWN, labels=LABELS_SAVE)
+    assert found.payload == {"id": "A123456789", "funC_DATE": "2022/10/03"}
+    with pytest.raises(InputError, match="header"):
+        list(read_records(str(path), known=KNOWN))  # without the labels: no known field
+
+
+def test_a_row_longer_than_its_header_carries_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    text = 'ID,MEMO,衛教備註\nA123456789,許功蓋醫師開立,衛教完成,\nA123456789,"a,b",c\n'
+    path.write_bytes(text.encode("cp950"))
+    shifted, quoted = read_records(str(path), encoding="cp950", known=KNOWN, labels=LABELS_SAVE)
+    assert type(quoted.payload) is dict and quoted.payload["MEMO"] == "a,b"
+    assert isinstance(shifted.payload, LongRow)
+    assert shifted.payload == {"ID": "A123456789", "MEMO": "許功蓋醫師開立", "memO2": "衛教完成"}
+    (issue,) = shifted.payload.issues
+    assert (issue.field, issue.label, issue.code) == ("memO2", "衛教備註", "columns")
+    assert (issue.severity, issue.evidence) == ("error", "manual")
+    assert "「衛教備註」是「衛教完成」" in issue.message
+    assert issue.message.endswith("是否有未加引號的逗號？")
+    assert issue.message_en.endswith("an unquoted comma?")
+    result = with_issues(ValidationResult("Save"), shifted.payload.issues)
+    assert not result.ok and result.errors == (issue,)
+
+
+def test_cells_pushed_out_show_no_id_number_and_no_secret(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("MEMO,ID\na,b,A123456789\n", encoding="utf-8")
+    (found,) = read_records(str(path), known=KNOWN)
+    (issue,) = found.payload.issues
+    assert "A123456789" not in issue.message + issue.message_en
+    assert "A12****789" in issue.message
+    path.write_text("ID,PASSWORD\nA123456789,pass,word\n", encoding="utf-8")
+    (found,) = read_records(str(path), known=KNOWN, hidden={"password"})
+    (issue,) = found.payload.issues
+    assert "pass" not in issue.message and "word" not in issue.message_en
+
+
+# -- the same visit twice ---------------------------------------------------------------------
+
+
+def _visits() -> Visits:
+    return Visits(RECORD_KEY, SAVE.aliases, ["id"])
+
+
+def test_visits_find_the_same_visit_after_stripping_in_any_name_case() -> None:
+    visits = _visits()
+    key = {wire: RECORD[wire] for wire in RECORD_KEY}
+    assert visits.repeated(key, 1, 2) is None
+    assert visits.repeated({**key, "funC_DATE": "2022/10/17"}, 2, 3) is None  # another visit
+    again = {wire.upper(): f" {value}\u3000" for wire, value in key.items()}
+    issue = visits.repeated(again, 3, 7)
+    assert issue is not None
+    assert (issue.code, issue.severity) == ("duplicate_visit", "error")
+    assert "第 7 行（第 3 筆）與第 2 行（第 1 筆）" in issue.message
+    assert "line 7 (record 3)" in issue.message_en and "line 2 (record 1)" in issue.message_en
+    assert RECORD["id"] not in issue.message + issue.message_en
+    assert RECORD["id"][:3] + "****" in issue.message
+    assert visits.repeated(key, 4, 8) is not None  # still the first line it names
+    assert "第 2 行" in str(visits.repeated(key, 4, 8))
+
+
+def test_visits_leave_out_what_has_no_whole_key() -> None:
+    visits = _visits()
+    key = {wire: RECORD[wire] for wire in RECORD_KEY}
+    partial = {k: v for k, v in key.items() if k != "funC_DATE"}
+    for payload in (partial, partial, {**key, "id": " "}, {**key, "id": " "}, [1], "text", None):
+        assert visits.repeated(payload, 1, 1) is None
+    numbers = {**key, "curE_STAGE": 2}
+    assert visits.repeated(numbers, 1, 1) is None
+    assert visits.repeated({**key, "curE_STAGE": "2"}, 2, 2) is not None  # 2 and "2" agree
+
+
+def test_visits_keep_a_hash_not_the_record() -> None:
+    visits = _visits()
+    for number in range(1000):
+        visits.repeated({**RECORD, "id": f"A1{number:08d}"}, number + 1, number + 2)
+    assert len(visits._seen) == 1000
+    assert all(type(k) is int for k in visits._seen)  # a hash: no ID number, no record

@@ -87,7 +87,7 @@ def sandbox(tmp_path: Path) -> Iterator[SandboxThread]:
 
 def upload(capsys: pytest.CaptureFixture[str], url: str, path: Path, *args: str) -> tuple[int, str]:
     """`scforhis upload --op Save --base-url URL PATH ARGS`: exit status and standard output."""
-    status = main(["upload", "--op", "Save", "--base-url", url, str(path), *args])
+    status = main(["upload", "--op", "Save", "--lang", "en", "--base-url", url, str(path), *args])
     out, err = capsys.readouterr()
     # Whatever happens, nothing shows a credential or an unmasked patient ID.
     for secret in (DEMO_ACCOUNT.account, DEMO_ACCOUNT.password, visit(0)["id"][:4] + "56"):
@@ -97,7 +97,7 @@ def upload(capsys: pytest.CaptureFixture[str], url: str, path: Path, *args: str)
 
 def summary(out: str) -> str:
     """The run's one-line tally."""
-    return next(line for line in out.splitlines() if line.startswith(("上傳結果", "試跑")))
+    return next(line for line in out.splitlines() if line.startswith(("upload:", "dry run:")))
 
 
 def test_upload_a_csv_export_then_rerun(
@@ -109,13 +109,13 @@ def test_upload_a_csv_export_then_rerun(
     path = export_csv(tmp_path / "export.csv", range(COUNT))
     status, out = upload(capsys, sandbox.url, path)
     assert status == 0, out
-    assert summary(out) == f"上傳結果 upload: accepted {COUNT}"
+    assert summary(out) == f"upload: accepted {COUNT}"
     assert (tmp_path / "export.csv.journal.sqlite3").exists()
     assert sorted(stored(tmp_path / "sandbox.db").values()) == [1] * COUNT
     sent = sum(calls.values())
 
     status, out = upload(capsys, sandbox.url, path)
-    assert (status, summary(out)) == (0, f"上傳結果 upload: skipped_accepted {COUNT}")
+    assert (status, summary(out)) == (0, f"upload: skipped (accepted before) {COUNT}")
     assert sum(calls.values()) == sent  # the rerun sent nothing
 
 
@@ -130,7 +130,7 @@ def test_a_grown_export_sends_only_the_new_records(
     assert upload(capsys, sandbox.url, path, "--journal", journal)[0] == 0
     export_csv(path, range(8))
     status, out = upload(capsys, sandbox.url, path, "--journal", journal)
-    assert (status, summary(out)) == (0, "上傳結果 upload: accepted 3, skipped_accepted 5")
+    assert (status, summary(out)) == (0, "upload: accepted 3, skipped (accepted before) 5")
     assert sum(calls.values()) == 8
     assert len(stored(tmp_path / "sandbox.db")) == 8
 
@@ -143,11 +143,11 @@ def test_dry_run_sends_nothing(
 ) -> None:
     path = export_csv(tmp_path / "export.csv", range(4))
     status, out = upload(capsys, sandbox.url, path, "--dry-run")
-    assert (status, summary(out)) == (0, "試跑 dry run: would_send 4")
+    assert (status, summary(out)) == (0, "dry run: to send 4")
     assert not calls and not stored(tmp_path / "sandbox.db")
     # The journal knows nothing yet, so the real upload sends all four.
     status, out = upload(capsys, sandbox.url, path)
-    assert (status, summary(out)) == (0, "上傳結果 upload: accepted 4")
+    assert (status, summary(out)) == (0, "upload: accepted 4")
 
 
 def test_invalid_and_rejected_records_are_listed(
@@ -164,8 +164,9 @@ def test_invalid_and_rejected_records_are_listed(
     path.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
     status, out = upload(capsys, sandbox.url, path)
     assert status == 1
-    assert summary(out) == "上傳結果 upload: accepted 2, invalid 1, skipped_accepted 1"
-    assert "第 2 筆 record 2 (" in out and "line 2): invalid: id（個案身分證號） [checksum]" in out
+    # The duplicate is an error for its later row (named with both lines), and is not sent.
+    assert summary(out) == "upload: accepted 2, invalid (not sent) 2"
+    assert "record 2 (" in out and "line 2): 1 errors\n  error id [checksum]" in out
     assert not any(patient == wrong_digit["id"] for _, patient in calls)
 
 
@@ -207,7 +208,7 @@ def test_upload_interrupted_by_dropped_connections_then_resumed(
     unknown = COUNT - accepted
     dropped = len(first) - accepted  # stored, but answered with a dropped connection
     assert dropped > 0 and unknown > dropped  # both faults happened: the test means something
-    assert summary(out) == f"上傳結果 upload: accepted {accepted}, unknown {unknown}"
+    assert summary(out) == f"upload: accepted {accepted}, outcome unknown {unknown}"
     listed = out.split("with an unknown outcome")[1].splitlines()[1:]
     assert len(listed) == unknown and all("A10****" in line for line in listed)
     assert all(count == 1 for count in first.values())
@@ -220,7 +221,7 @@ def test_upload_interrupted_by_dropped_connections_then_resumed(
         status, out = upload(capsys, server.url, path)
         assert status == 1
         assert summary(out) == (
-            f"上傳結果 upload: skipped_accepted {accepted}, skipped_unknown {unknown}"
+            f"upload: skipped (accepted before) {accepted}, not resent (outcome unknown) {unknown}"
         )
         assert not calls and stored(db) == first
 
@@ -228,8 +229,8 @@ def test_upload_interrupted_by_dropped_connections_then_resumed(
         status, out = upload(capsys, server.url, path, "--resolve-unknown")
         assert status == 0, out
         assert summary(out) == (
-            f"上傳結果 upload: accepted {unknown - dropped}, confirmed_stored {dropped}, "
-            f"skipped_accepted {accepted}"
+            f"upload: accepted {unknown - dropped}, confirmed stored {dropped}, "
+            f"skipped (accepted before) {accepted}"
         )
         updated = {i for (name, i) in calls if name == "update"}
         resaved = {i for (name, i) in calls if name == "save"}
@@ -238,7 +239,7 @@ def test_upload_interrupted_by_dropped_connections_then_resumed(
 
         calls.clear()
         status, out = upload(capsys, server.url, path)
-        assert (status, summary(out)) == (0, f"上傳結果 upload: skipped_accepted {COUNT}")
+        assert (status, summary(out)) == (0, f"upload: skipped (accepted before) {COUNT}")
         assert not calls
     assert stored(db) == Counter({i: 1 for i in ids})  # every record stored exactly once
 
@@ -267,11 +268,40 @@ def test_an_upload_killed_mid_request_does_not_resend_blindly(
 
     status, out = upload(capsys, sandbox.url, path)
     assert status == 1
-    assert summary(out) == "上傳結果 upload: accepted 3, skipped_accepted 2, skipped_unknown 1"
-    assert "第 3 筆 record 3 (" in out.split("with an unknown outcome")[1]
+    assert (
+        summary(out)
+        == "upload: accepted 3, skipped (accepted before) 2, not resent (outcome unknown) 1"
+    )
+    assert "record 3 (" in out.split("with an unknown outcome")[1]
     status, out = upload(capsys, sandbox.url, path, "--resolve-unknown")
     assert (status, summary(out)) == (
         0,
-        "上傳結果 upload: confirmed_stored 1, skipped_accepted 5",
+        "upload: confirmed stored 1, skipped (accepted before) 5",
     )
     assert sorted(stored(tmp_path / "sandbox.db").values()) == [1] * 6
+
+
+def test_warnings_are_shown_before_sending_and_totals_read_as_words(
+    tmp_path: Path,
+    sandbox: SandboxThread,
+    capsys: pytest.CaptureFixture[str],
+    calls: Counter[tuple[str, str]],
+) -> None:
+    records = [visit(30), {**visit(31), "casE_KIND": "2"}, {**visit(32), "smokE_MON": "18"}]
+    path = tmp_path / "export.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    status = main(["upload", "--op", "save", "--base-url", sandbox.url, str(path)])
+    out = capsys.readouterr().out
+    assert status == 0  # warnings do not stop a record: all three are stored
+    assert "第 2 筆（" in out and "孕婦不適用戒菸藥物治療" in out
+    assert "第 3 筆（" in out and "是否應記為年數加月數" in out
+    assert out.index("孕婦") < out.index("上傳結果")
+    assert "上傳結果：已接受 3 筆" in out
+    assert len(stored(tmp_path / "sandbox.db")) == 3
+    # --strict refuses them instead, and --quiet lists only what is refused.
+    again = tmp_path / "again.jsonl"
+    again.write_text(json.dumps({**visit(33), "smokE_MON": "18"}) + "\n", "utf-8")
+    status = main(["upload", "--op", "Save", "--strict", "--base-url", sandbox.url, str(again)])
+    out = capsys.readouterr().out
+    assert status == 1 and "有錯未送 1 筆" in out and "smokE_MON" in out
+    assert len(stored(tmp_path / "sandbox.db")) == 3

@@ -406,8 +406,9 @@ def test_records_reported_before_the_input_breaks_off_are_kept(tmp_path: Path) -
         check=False,
     )
     assert done.returncode == 2 and b"601" in done.stderr
-    reported = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines()]
+    *reported, ending = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines()]
     assert [entry["record"] for entry in reported] == list(range(1, 601))
+    assert "601" in ending["error"]  # the last line says why the report stops there
     assert "檢查碼" in reported[0]["errors"][0]["message"]  # UTF-8 bytes, zh-TW readable
 
 
@@ -464,3 +465,47 @@ def test_strict_counts_warnings_as_errors(
     assert status == 1 and document["summary"]["invalid"] == 1
     (error,) = document["records"][0]["errors"]
     assert (error["field"], error["code"], error["severity"]) == ("smokE_MON", "range", "error")
+
+
+def test_a_json_report_is_valid_json_or_absent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Input that cannot be read at all: nothing on standard output, one line on standard error.
+    status, out, err = run(capsys, "--format", "json", str(tmp_path / "missing.json"))
+    assert (status, out) == (2, "") and err.count("\n") == 1
+    # Input that breaks off after some records: the document is closed, with the error.
+    path = tmp_path / "broken.jsonl"
+    path.write_text(json.dumps(bad_id(1)) + "\n" + '{"id": ' + "\n", "utf-8")
+    status, out, _ = run(capsys, "--format", "json", str(path))
+    document = json.loads(out)
+    assert status == 2 and [r["record"] for r in document["records"]] == [1]
+    assert "2" in document["error"] and document["summary"]["invalid"] == 1
+
+
+def test_every_finding_is_shown_with_its_evidence_and_quiet_hides_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "doubts.json"
+    records = [visit(1), {**visit(2), "casE_KIND": "2"}, {**visit(3), "reF_DEPT": "家醫科"}]
+    path.write_text(json.dumps(records), "utf-8")
+    status, out, _ = run(capsys, str(path))
+    assert status == 0
+    assert "第 2 筆" in out and "孕婦不適用戒菸藥物治療" in out and "(計畫規定)" in out
+    assert "第 3 筆" in out and "家醫科" in out and "(合理性判斷)" in out
+    status, out, _ = run(capsys, "--quiet", "--lang", "en", str(path))
+    assert status == 0 and "record 2" not in out and "2 with warnings" in out
+
+
+def test_the_version_and_operation_names_in_any_case(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0 and "manual 1.1" in capsys.readouterr().out
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps([visit(1)]), "utf-8")
+    for name in ("save", "SAVE", " Save "):
+        assert main(["validate", "--op", name, "--today", TODAY, str(path)]) == 0
+    with pytest.raises(SystemExit) as caught:
+        main(["validate", "--op", "Sav", str(path)])
+    assert caught.value.code == 2 and "Save" in capsys.readouterr().err

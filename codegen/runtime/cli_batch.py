@@ -16,16 +16,26 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from .batch_input import FORMATS, InputError, Record, read_rows
-from .batch_report import Reporter
+from .batch_input import (
+    FORMATS,
+    Flagged,
+    InputError,
+    LongRow,
+    Record,
+    Visits,
+    read_rows,
+    with_issues,
+)
+from .batch_report import Reporter, text_lines
 from .config import ENV_HOSP_ID, ENV_HOSP_SEQ_NO
 from .dates import taiwan_today
 from .errors import ConfigurationError, ScForHisError
+from .issues import Issue, ValidationResult
 from .operations import OPERATIONS, RECORD_KEY
 from .validators import CHECKS, CLEAN, VALIDATORS, share_key_objects
 from .wire import OperationSpec
@@ -38,15 +48,34 @@ UPLOADABLE = ("Save", "Update", "Delete")
 _FROM_SETTINGS = "(settings)"
 # Records between two progress-bar updates: advancing it for every record would cost more than
 # validating some of them.
-_PROGRESS_STEP = 256
+
+
+def _operation(text: str) -> str:
+    """An argparse type: an operation's name in any letter case (`save` is Save)."""
+    names: dict[str, str] = {str(name).lower(): str(name) for name in OPERATIONS}
+    found = names.get(text.strip().lower())
+    if found is None:
+        raise argparse.ArgumentTypeError(
+            f"沒有這個操作 no operation {text!r}; use one of {', '.join(sorted(OPERATIONS))}"
+        )
+    return found
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--op",
         required=True,
-        choices=sorted(OPERATIONS),
-        help="操作 the operation, as the manual names it",
+        type=_operation,
+        metavar="|".join(sorted(OPERATIONS)),
+        help="操作 the operation, as the manual names it (any letter case)",
+    )
+    parser.add_argument(
+        "--lang", choices=("zh-TW", "en"), default="zh-TW", help="language of the report"
+    )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="只列錯誤 list errors only, not warnings (they are still counted)",
     )
     parser.add_argument(
         "--encoding",
@@ -76,7 +105,8 @@ def configure_validate(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "檢查匯出檔 Validate every record of FILE... (or - for standard input) and report what is "
         "wrong. Input: a JSON array or object, JSON Lines, or CSV whose header holds the manual's "
-        "field names or wire names in any letter case. Account and password may be left out "
+        "field names, wire names or zh-TW labels (個案身分證號 ...), in any letter case and width. "
+        "Every error and warning is listed with its hint. Account and password may be left out "
         "(upload takes them from SCFORHIS_ACCOUNT / SCFORHIS_PASSWORD), and so may the institution "
         "and branch codes when SCFORHIS_HOSP_ID / SCFORHIS_HOSP_SEQ_NO are set. "
         "Exit status: 0 all valid, 1 some invalid, 2 unreadable input or bad usage."
@@ -85,9 +115,6 @@ def configure_validate(parser: argparse.ArgumentParser) -> None:
     _common(parser)
     parser.add_argument(
         "--format", choices=("text", "json", "jsonl"), default="text", help="report format"
-    )
-    parser.add_argument(
-        "--lang", choices=("zh-TW", "en"), default="zh-TW", help="language of a text report"
     )
     parser.add_argument(
         "--max-errors", type=_positive, metavar="N", help="list at most N invalid records"
@@ -135,39 +162,59 @@ def _positive(text: str) -> int:
     return value
 
 
-@contextmanager
-def _progress(label: str) -> Iterator[Callable[[int], None] | None]:
-    """A progress line on standard error when it is a terminal (advanced by a count); else None."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+class _Progress:
+    """A count of records on standard error while it is a terminal, redrawn at most ten times a
+    second; `with progress as tick` gives `tick(n)` (None when there is no terminal). `clear()`
+    wipes the line, so that a report written to the same terminal never runs into it."""
 
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description} {task.completed:,}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task(label, total=None)
-        yield lambda count: progress.advance(task, count)
+    INTERVAL = 0.1
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.count = 0
+        self._shown = False
+        self._next = 0.0
+        self._terminal = sys.stderr.isatty()
+
+    def __enter__(self) -> Callable[[int], None] | None:
+        return self.tick if self._terminal else None
+
+    def __exit__(self, *exc: object) -> None:
+        self.clear()
+
+    def tick(self, count: int) -> None:
+        """Count `count` more records; redraw when the interval has passed."""
+        self.count += count
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + self.INTERVAL
+            sys.stderr.write(f"\r\x1b[K{self.label} {self.count:,}")
+            sys.stderr.flush()
+            self._shown = True
+
+    def clear(self) -> None:
+        """Remove the progress line from the terminal (it comes back with the next tick)."""
+        if self._shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self._shown = False
+            self._next = 0.0
+
+
+def _progress(label: str) -> _Progress:
+    """The progress line of a batch command (see `_Progress`)."""
+    return _Progress(label)
 
 
 def _counted(rows: Iterator[Any], tick: Callable[[int], None] | None) -> Iterator[Any]:
-    """`rows`, advancing the progress bar every `_PROGRESS_STEP` rows (as is, without a bar)."""
+    """`rows`, counting each on the progress line (as is, without a terminal)."""
     return rows if tick is None else _ticking(rows, tick)
 
 
 def _ticking(rows: Iterator[Any], tick: Callable[[int], None]) -> Iterator[Any]:
-    count = 0
     for row in rows:
         yield row
-        count += 1
-        if count == _PROGRESS_STEP:
-            tick(count)
-            count = 0
-    tick(count)
+        tick(1)
 
 
 def _source(path: str) -> str:
@@ -175,12 +222,39 @@ def _source(path: str) -> str:
 
 
 def _read(arguments: argparse.Namespace, path: str) -> Iterator[tuple[int, Any]]:
+    operation = OPERATIONS[arguments.op]
     return read_rows(
         path,
         encoding=arguments.encoding,
         kind=arguments.input_format,
-        known=sorted(OPERATIONS[arguments.op].aliases),
+        known=sorted(operation.aliases),
+        labels=_labels(arguments.op),
+        hidden=frozenset(
+            name
+            for name, wire in operation.aliases.items()
+            if operation.by_wire[wire].sensitive == "secret"
+        ),
     )
+
+
+def _labels(name: str) -> Mapping[str, str]:
+    """The operation's zh-TW labels by wire name: the validators module's `LABELS_<CHECK>`,
+    named after the check it feeds (operations that share a check, Update and Save, share it)."""
+    from . import validators
+
+    table = "LABELS_" + CHECKS[name].__name__.removeprefix("_validate_").upper()
+    labels: Mapping[str, str] = getattr(validators, table, {})
+    return labels
+
+
+def _visits(name: str) -> Callable[[Any, int, int], Issue | None] | None:
+    """What finds the same visit twice in one input (`Visits.repeated`), for an operation on
+    visit records (its fields hold the whole record key); None for the others."""
+    operation = OPERATIONS[name]
+    if not set(RECORD_KEY) <= operation.by_wire.keys():
+        return None
+    national = [wire for wire in RECORD_KEY if operation.by_wire[wire].sensitive == "national_id"]
+    return Visits(RECORD_KEY, operation.aliases, national).repeated
 
 
 def _no_records(path: str) -> InputError:
@@ -249,15 +323,22 @@ def _validate(arguments: argparse.Namespace) -> int:
     # apart around midnight get the same answer, and the clock is read once, not per record.
     today = arguments.today or taiwan_today()
     strict = arguments.strict
+    progress = _progress("檢查中 validating")
     reporter = Reporter(
-        sys.stdout, form=arguments.format, lang=arguments.lang, max_errors=arguments.max_errors
+        sys.stdout,
+        form=arguments.format,
+        lang=arguments.lang,
+        max_errors=arguments.max_errors,
+        quiet=arguments.quiet,
+        before_write=progress.clear,
     )
     report = reporter.add
     try:
-        with _progress("檢查中 validating") as tick:
+        with progress as tick:
             for path in arguments.files:
                 source = _source(path)
                 number = valid = 0
+                repeated = _visits(operation)  # a new memory of visits for each file
                 # The hot loop of a large export: a clean record is one identity test (validators
                 # share one result for every clean record), and a Record is built only for a record
                 # with issues.
@@ -267,12 +348,20 @@ def _validate(arguments: argparse.Namespace) -> int:
                         share_key_objects(payload)  # the reader's own key objects, from now on
                     if type(payload) is dict and payload.keys() >= complete:
                         # A record as the client sends it: straight to the check (see CHECKS).
+                        sent = payload
                         try:
                             result = check(payload, today, operation)
                         except Exception:  # noqa: BLE001 - the validator reports what raised
                             result = validator(payload, today=today)
                     else:
-                        result = validator(fill(payload), today=today)
+                        sent = fill(payload)
+                        result = validator(sent, today=today)
+                    # Faults of the input itself: a row longer than its header, a visit twice.
+                    issues = payload.issues if type(payload) is LongRow else ()
+                    if repeated is not None and (twice := repeated(sent, number, line)):
+                        issues += (twice,)
+                    if issues:
+                        result = with_issues(result, issues)
                     if strict and result.warnings:
                         result = result.strict()
                     if result is clean:
@@ -283,6 +372,9 @@ def _validate(arguments: argparse.Namespace) -> int:
                 if not number:
                     raise _no_records(path)
         reporter.finish()
+    except InputError as error:
+        reporter.abort(str(error))  # a JSON report stays valid JSON, or is absent
+        raise
     finally:
         reporter.flush()  # what was reported stays, even when the input breaks off
     return 1 if reporter.tally.invalid else 0
@@ -294,7 +386,7 @@ def _upload(arguments: argparse.Namespace) -> int:
             f"只能上傳 only {', '.join(UPLOADABLE)} can be uploaded, not {arguments.op}"
         )
     # Imported here: `validate` needs neither httpx nor the journal's sqlite3.
-    from .batch_upload import ACCEPTED, Journal, upload
+    from .batch_upload import ACCEPTED, INVALID, STATUS_WORDS, Journal, upload
     from .client import Client
 
     operation = OPERATIONS[arguments.op]
@@ -323,36 +415,64 @@ def _upload(arguments: argparse.Namespace) -> int:
     resolve = client.update if client is not None and arguments.resolve_unknown else None
     journal = Journal(arguments.journal or f"{arguments.file}.journal.sqlite3")
 
+    progress = _progress("上傳中 uploading")
+    words = STATUS_WORDS[arguments.lang]
+
     def show(record: Record, status: str, info: str) -> None:
-        if status != ACCEPTED:
-            print(f"{_place(record)}: {status}: {info}")
+        # An invalid record's issues were shown in full when it was checked.
+        if status not in (ACCEPTED, INVALID):
+            progress.clear()
+            print(f"{_place(record, arguments.lang)}: {words[status]}: {info}")
+
+    def checked(record: Record, result: ValidationResult) -> None:
+        if result.errors or not arguments.quiet:
+            progress.clear()
+            print(text_lines(record, result, arguments.lang, quiet=arguments.quiet), end="")
 
     read = 0
     try:
-        with _progress("上傳中 uploading") as tick:
+        with progress as tick:
+            prepare = SettingsFiller(operation, values)
 
             def records() -> Iterator[Record]:
                 nonlocal read
                 source = _source(arguments.file)
+                repeated = _visits(arguments.op)
                 for read, (line, payload) in enumerate(
                     _counted(_read(arguments, arguments.file), tick), 1
                 ):
-                    yield Record(source, read, line, payload)
+                    # Faults of the input itself (a row longer than its header, a visit twice)
+                    # travel with the record to `check`: such a record is invalid, never sent.
+                    issues = payload.issues if type(payload) is LongRow else ()
+                    if repeated is not None and (twice := repeated(prepare(payload), read, line)):
+                        issues += (twice,)
+                    flagged = Flagged(payload, issues) if issues else payload
+                    yield Record(source, read, line, flagged)
+
+            def check(payload: Any) -> ValidationResult:
+                if type(payload) is not Flagged:
+                    result: ValidationResult = validator(
+                        payload, today=arguments.today, strict=arguments.strict
+                    )
+                    return result
+                result = with_issues(
+                    validator(prepare(payload.payload), today=arguments.today), payload.issues
+                )
+                return result.strict() if arguments.strict else result
 
             tally = upload(
                 records(),
                 operation=arguments.op,
                 send=send,
-                validate=lambda payload: validator(
-                    payload, today=arguments.today, strict=arguments.strict
-                ),
+                validate=check,
                 folded=operation.aliases,
                 key_fields=RECORD_KEY,
                 journal=journal,
-                prepare=SettingsFiller(operation, values),
+                prepare=prepare,
                 resolve=resolve,
                 resend_pending=operation.method != "POST",
                 on_result=show,
+                on_checked=checked,
             )
     finally:
         if client is not None:
@@ -360,35 +480,43 @@ def _upload(arguments: argparse.Namespace) -> int:
         journal.close()
     if not read:
         raise _no_records(arguments.file)
-    _upload_summary(tally, dry_run=arguments.dry_run)
+    _upload_summary(tally, dry_run=arguments.dry_run, lang=arguments.lang)
     return 0 if tally.done else 1
 
 
-def _place(record: Record) -> str:
-    return f"第 {record.number} 筆 record {record.number} ({record.source} line {record.line})"
+def _place(record: Record, lang: str = "zh-TW") -> str:
+    if lang == "en":
+        return f"record {record.number} ({record.source} line {record.line})"
+    return f"第 {record.number} 筆（{record.source} 第 {record.line} 行）"
 
 
-def _upload_summary(tally: UploadTally, *, dry_run: bool) -> None:
-    from .batch_upload import CONFIRMED, shown_key
+def _upload_summary(tally: UploadTally, *, dry_run: bool, lang: str = "zh-TW") -> None:
+    from .batch_upload import CONFIRMED, STATUS_WORDS, shown_key
 
-    counts = (
-        ", ".join(f"{name} {count}" for name, count in sorted(tally.counts.items()))
-        or "沒有紀錄 no records"
-    )
-    print(f"{'試跑 dry run' if dry_run else '上傳結果 upload'}: {counts}")
+    words = STATUS_WORDS[lang]
+    zh = lang == "zh-TW"
+    unit = " 筆" if zh else ""
+    counts = "，".join if zh else ", ".join
+    listed = counts(
+        f"{words[name]} {count:,}{unit}" for name, count in sorted(tally.counts.items()) if count
+    ) or ("沒有紀錄" if zh else "no records")
+    title = ("試跑" if dry_run else "上傳結果") if zh else ("dry run" if dry_run else "upload")
+    print(f"{title}：{listed}" if zh else f"{title}: {listed}")
     if tally.counts[CONFIRMED]:
         print(
-            f"經 Update 確認已儲存 {tally.counts[CONFIRMED]} 筆 / "
-            f"{tally.counts[CONFIRMED]} unknown outcome(s) confirmed stored by Update"
+            f"經 Update 確認已儲存 {tally.counts[CONFIRMED]} 筆"
+            if zh
+            else f"{tally.counts[CONFIRMED]} unknown outcome(s) confirmed stored by Update"
         )
     if tally.unknown:
         print(
-            f"結果不明、未重送的紀錄 {len(tally.unknown)} 筆 / {len(tally.unknown)} record(s) "
-            f"with an unknown outcome, not resent; rerun with --resolve-unknown to check them "
-            f"with Update:"
+            f"結果不明、未重送的紀錄 {len(tally.unknown)} 筆；加上 --resolve-unknown 重跑，會先以 Update 確認："
+            if zh
+            else f"{len(tally.unknown)} record(s) with an unknown outcome, not resent; rerun with "
+            "--resolve-unknown to check them with Update:"
         )
         for unknown in tally.unknown:
-            print(f"  {_place(unknown.record)}: {shown_key(unknown.key)}")
+            print(f"  {_place(unknown.record, lang)}: {shown_key(unknown.key)}")
 
 
 def _guarded(command: Callable[[argparse.Namespace], int], arguments: argparse.Namespace) -> int:

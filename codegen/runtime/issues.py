@@ -218,11 +218,33 @@ def wrong_type(info: FieldInfo, value: object) -> Issue:
 
 
 def not_in_enum(
-    info: FieldInfo, value: str, choices: str, choices_en: str, when: str = "", when_en: str = ""
+    info: FieldInfo,
+    value: str,
+    choices: str,
+    choices_en: str,
+    when: str = "",
+    when_en: str = "",
+    *,
+    fixed: str = "",
+    why: str = "",
+    why_en: str = "",
 ) -> Issue:
-    """The value is not one of the codes the field allows."""
+    """The value is not one of the codes the field allows.
+
+    With `fixed` (the code as it should be written, shown as a person may see it) and `why`
+    (what is wrong with the writing, in zh-TW and English), the message names the code to write
+    instead of calling a mistyped allowed code (`1 `, `y`) not allowed.
+    """
     shown = info.shown(value)
     prefix, prefix_en = (f"{when}時", f" for a {when_en}") if when else ("", "")
+    if fixed:
+        return _issue(
+            info,
+            "enum",
+            f"{prefix}「{info.label}」的代碼「{shown}」寫法有誤：{why}，應為 {fixed}（可用：{choices}）",
+            f"{info.label_en}: code {shown!r} is not written as allowed{prefix_en}: {why_en}, "
+            f"so write {fixed} (codes: {choices_en})",
+        )
     return _issue(
         info,
         "enum",
@@ -262,23 +284,35 @@ def bad_pattern(
     )
 
 
-def advice_issue(info: FieldInfo, value: str, advice: Advice) -> Issue:
-    """A value the service may take that does not have the shape it usually has."""
+def advice_issue(
+    info: FieldInfo, value: str, advice: Advice, fix_hint: str = "", fix_hint_en: str = ""
+) -> Issue:
+    """A value the service may take that does not have the shape it usually has; `fix_hint`
+    (`；…，應為 01`) follows the advice's own hint and names the value to write."""
     hint = f"：{advice.hint}" if advice.hint else ""
     hint_en = f": {advice.hint_en}" if advice.hint_en else ""
     return bad_pattern(
-        info, value, advice.expected, advice.expected_en, hint, hint_en, advice.evidence
+        info,
+        value,
+        advice.expected,
+        advice.expected_en,
+        hint + fix_hint,
+        hint_en + fix_hint_en,
+        advice.evidence,
     )
 
 
-def too_long(info: FieldInfo, value: str, longest: int, evidence: str) -> Issue:
-    """A value longer than the column that stores it."""
+def too_long(
+    info: FieldInfo, value: str, longest: int, evidence: str, hint: str = "", hint_en: str = ""
+) -> Issue:
+    """A value longer than the column that stores it; `hint` may name the value to write."""
     shown = info.shown(value)
     return _issue(
         info,
         "length",
-        f"「{info.label}」（收到「{shown}」，{len(value)} 個字元）超過欄位長度 {longest}",
-        f"{info.label_en} ({shown!r}, {len(value)} characters) is longer than its column ({longest})",
+        f"「{info.label}」（收到「{shown}」，{len(value)} 個字元）超過欄位長度 {longest}{hint}",
+        f"{info.label_en} ({shown!r}, {len(value)} characters) is longer than its column "
+        f"({longest}){hint_en}",
         severity_of(evidence),
         evidence,
     )

@@ -8,6 +8,12 @@ report can point at it. Unreadable input raises `InputError` with a one-line mes
 JSON Lines in UTF-8, the common large export, takes a fast path: lines are read as bytes and
 parsed by orjson (when installed) without decoding them to text first; a line that fails is
 only then examined to say why (binary data, another encoding, bad JSON).
+
+CSV is read as clinics export it from Excel: any encoding (Big5 as cp950), CRLF, quoted cells,
+and a header of wire names, the manual's table names or its zh-TW labels, in any letter case
+and width (`ＨＯＳＰ＿ＩＤ` is `HOSP_ID`). A row with more cells than the header (an unquoted
+comma in a memo) is a `LongRow`, which carries an error for its record. `Visits` finds the same
+visit twice in one input.
 """
 
 from __future__ import annotations
@@ -16,9 +22,15 @@ import codecs
 import csv
 import io
 import json
+import operator
+import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+import unicodedata
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, NamedTuple
+
+from .idnumbers import mask_id
+from .issues import Issue, ValidationResult
 
 CHUNK = 1 << 16
 FORMATS = ("auto", "json", "jsonl", "csv")
@@ -264,8 +276,110 @@ def _fast_loads() -> Any:
     return orjson.loads
 
 
+def header_name(text: str) -> str:
+    """A header cell as a field name: NFKC (full-width `ＨＯＳＰ＿ＩＤ` is `HOSP_ID`, `（` is `(`),
+    without a byte-order mark or any white space."""
+    return "".join(unicodedata.normalize("NFKC", text.lstrip("\ufeff")).split())
+
+
+def _columns(
+    header: list[str], known: Iterable[str], labels: Mapping[str, str]
+) -> tuple[list[str], list[str], bool]:
+    """The record key of each header cell, the cells as written, and whether any names a field.
+
+    A known name (wire or table name, any case) is kept as written, once normalised (the
+    validator folds case); a zh-TW label becomes its field's wire name, which the validator
+    knows; any other name stays as it was, for the validator to report as unknown.
+    """
+    written = [name.strip().lstrip("\ufeff") for name in header]
+    folded = {header_name(name).lower() for name in known}
+    by_label: dict[str, str | None] = {}
+    for wire, label in labels.items():
+        name = header_name(label).lower()
+        if name and name not in folded:
+            # Two fields with one label cannot be told apart: neither is recognised by it.
+            by_label[name] = None if by_label.get(name, wire) != wire else wire
+    keys, found = [], False
+    for name in written:
+        normal = header_name(name)
+        labelled = by_label.get(normal.lower())
+        if normal.lower() in folded:
+            keys.append(normal)
+        elif labelled is not None:
+            keys.append(labelled)
+        else:
+            keys.append(name)
+            continue
+        found = True
+    return keys, written, found
+
+
+class Flagged(NamedTuple):
+    """A record whose input is at fault (`issues`: its row, its place in the file), passed on
+    in place of its payload so that the faults reach whoever validates it."""
+
+    payload: Any
+    issues: tuple[Issue, ...]
+
+
+class LongRow(dict[str, Any]):
+    """A CSV record whose row has more cells than the header: the cells the header names, and
+    in `issues` what is wrong with the row (the cells beyond the header)."""
+
+    __slots__ = ("issues",)
+
+    issues: tuple[Issue, ...]
+
+
+# The shape of a Taiwan ID number anywhere in a cell: masked wherever a cell is shown.
+_ID_SHAPE = re.compile(r"[A-Za-z][12ABCD89abcd][0-9]{8}")
+_SHOWN_CELLS = 3  # extra cells named in a message; more are counted
+
+
+def _shown_cell(cell: str) -> str:
+    """A cell as a report may show it: ID numbers masked, long text cut."""
+    cell = _ID_SHAPE.sub(lambda found: mask_id(found.group()), cell)
+    return cell if len(cell) <= 40 else cell[:37] + "..."
+
+
+def _extra_cells(
+    keys: list[str], written: list[str], row: list[str], labels: Mapping[str, str], hidden: bool
+) -> Issue:
+    """The error of a row with more cells than its header: it names the last column, the value
+    found there and the cells beyond it (blank ones too: an empty last column pushed out by an
+    unquoted comma leaves a blank extra cell, and the comma's second half in the last column)."""
+    label = labels.get(keys[-1]) or {w.lower(): t for w, t in labels.items()}.get(
+        keys[-1].lower(), ""
+    )
+    width = len(keys)
+    last, count = written[-1] or f"#{width}", len(row) - width
+    value, *extra = (
+        "******" if hidden else _shown_cell(cell) for cell in row[width - 1 : width + _SHOWN_CELLS]
+    )
+    more = count - len(extra)
+    cells = "".join(f"「{cell}」" for cell in extra) + (f"等 {count} 格" if more > 0 else "")
+    cells_en = ", ".join(repr(cell) for cell in extra) + (f" and {more} more" if more > 0 else "")
+    return Issue(
+        keys[-1],
+        label,
+        "columns",
+        f"這一列比標題列多 {count} 格：最後一欄「{last}」是「{value}」，之後還有{cells}；"
+        "欄位可能已錯位，是否有未加引號的逗號？",
+        f"this row has {count} cell(s) more than the header: the last column {last!r} holds "
+        f"{value!r}, then come {cells_en}; its columns may be shifted: an unquoted comma?",
+        "error",
+        None,
+        "manual",
+    )
+
+
 def _csv_records(
-    stream: IO[str], source: str, known: Iterable[str], first: str
+    stream: IO[str],
+    source: str,
+    known: Iterable[str],
+    first: str,
+    labels: Mapping[str, str] = {},
+    hidden: Collection[str] = (),
 ) -> Iterator[tuple[int, Any]]:
     lines = _lines(stream, source, first)
     reader = csv.reader(lines)
@@ -275,14 +389,15 @@ def _csv_records(
         return
     except csv.Error as error:
         raise InputError(f"{source} CSV 錯誤 / CSV error: {error}") from None
-    names = [name.strip().lstrip("\ufeff") for name in header]
-    folded = {name.lower() for name in known}
-    if not any(name.lower() in folded for name in names):
-        shown = ", ".join(names[:5])
+    keys, written, found = _columns(header, known, labels)
+    if not found:
+        shown = ", ".join(written[:5])
         raise InputError(
             f"{source} 的 CSV 標題列沒有任何已知欄位（{shown}…），第一列須為手冊欄位名稱 / "
             "the CSV header names no known field; its first row must hold the manual's field names"
         )
+    width = len(keys)
+    secret = {index for index, key in enumerate(keys) if key.lower() in hidden}
     while True:
         try:
             row = next(reader)
@@ -295,11 +410,15 @@ def _csv_records(
         if not any(cell.strip() for cell in row):
             continue
         # An empty cell is an absent value: CSV cannot tell empty from missing.
-        record: dict[str, Any] = {
-            name: cell for name, cell in zip(names, row, strict=False) if cell != ""
-        }
-        if len(row) > len(names):
-            record["（多出的欄位 extra cells）"] = ",".join(row[len(names) :])
+        cells = zip(keys, row, strict=False)
+        if len(row) <= width:
+            yield reader.line_num, {name: cell for name, cell in cells if cell != ""}
+            continue
+        record = LongRow((name, cell) for name, cell in cells if cell != "")
+        # The last column and the cells beyond it hold what belonged to the last columns: all
+        # hidden if any of those is a secret.
+        hide = any(index >= 2 * width - len(row) - 1 for index in secret)
+        record.issues = (_extra_cells(keys, written, row, labels, hide),)
         yield reader.line_num, record
 
 
@@ -318,10 +437,21 @@ def _lines(stream: IO[str], source: str, first: str) -> Iterator[str]:
 
 
 def read_rows(
-    path: str, *, encoding: str = "utf-8", kind: str = "auto", known: Iterable[str] = ()
+    path: str,
+    *,
+    encoding: str = "utf-8",
+    kind: str = "auto",
+    known: Iterable[str] = (),
+    labels: Mapping[str, str] = {},
+    hidden: Collection[str] = (),
 ) -> Iterator[tuple[int, Any]]:
     """(line, payload) of every record of one input, streamed: `read_records` without the
     bookkeeping, for callers that only need the place of the few records they report.
+
+    A CSV header may use the names in `known` (any case) and the zh-TW labels of `labels` (wire
+    name -> label), in any width; a label column is keyed by its wire name. `hidden` lists the
+    names (lower case) whose values a message never shows. A row with more cells than the header
+    is a `LongRow`.
 
     UTF-8 JSON Lines, the large exports' format, is read by one generator with nothing between
     it and the caller; every other input by the general reader.
@@ -338,11 +468,16 @@ def read_rows(
         if path != "-":
             raw.close()
         raise
-    return _read_text(raw, path, codec, source, kind, known)
+    return _read_text(raw, path, codec, source, kind, (known, labels, hidden))
 
 
 def _read_text(
-    raw: IO[bytes], path: str, codec: str, source: str, kind: str, known: Iterable[str]
+    raw: IO[bytes],
+    path: str,
+    codec: str,
+    source: str,
+    kind: str,
+    names: tuple[Iterable[str], Mapping[str, str], Collection[str]],
 ) -> Iterator[tuple[int, Any]]:
     """Every record of a text input in any format and encoding; closes `raw` at the end."""
     stream: io.TextIOWrapper | None = None
@@ -355,7 +490,7 @@ def _read_text(
         chosen = detect_format(path, first) if kind == "auto" else kind
         rest = buffer.text[buffer.position :]
         if chosen == "csv":
-            yield from _csv_records(stream, source, known, rest)
+            yield from _csv_records(stream, source, names[0], rest, names[1], names[2])
         elif first == "{" and _one_line_object(rest):
             yield from _json_lines(stream, source, rest)
         else:
@@ -395,11 +530,18 @@ def _is_json_lines(raw: IO[bytes], path: str, kind: str) -> bool:
 
 
 def read_records(
-    path: str, *, encoding: str = "utf-8", kind: str = "auto", known: Iterable[str] = ()
+    path: str,
+    *,
+    encoding: str = "utf-8",
+    kind: str = "auto",
+    known: Iterable[str] = (),
+    labels: Mapping[str, str] = {},
+    hidden: Collection[str] = (),
 ) -> Iterator[Record]:
-    """Every record of one input, streamed. `known` lists the field names a CSV header may use."""
+    """Every record of one input, streamed. `known` lists the field names a CSV header may use,
+    `labels` the fields' zh-TW labels (see `read_rows`)."""
     source = "stdin" if path == "-" else path
-    rows = read_rows(path, encoding=encoding, kind=kind, known=known)
+    rows = read_rows(path, encoding=encoding, kind=kind, known=known, labels=labels, hidden=hidden)
     for number, (line, payload) in enumerate(rows, start=1):
         yield Record(source, number, line, payload)
 
@@ -417,3 +559,111 @@ def _one_line_object(text: str) -> bool:
 def known_names(aliases: Mapping[str, str]) -> list[str]:
     """The names a CSV header may use for an operation, from its alias table."""
     return sorted(aliases)
+
+
+def with_issues(result: ValidationResult, issues: Sequence[Issue]) -> ValidationResult:
+    """`result` with `issues` about the record's input (its row, its place in the file) first:
+    they often explain the rest (a shifted column makes the fields after it wrong)."""
+    errors = tuple(issue for issue in issues if issue.severity == "error")
+    warnings = tuple(issue for issue in issues if issue.severity != "error")
+    return ValidationResult(result.operation, errors + result.errors, warnings + result.warnings)
+
+
+class Visits:
+    """The visits of one input seen so far, to find the same visit twice (the later is wrong).
+
+    Memory stays small however long the input: per record a hash of its visit key and where it
+    was (about 100 bytes), never the record, nor an ID number in the clear. Key values compare after
+    white space is stripped; a record without every key field is left out (it is invalid anyway).
+    """
+
+    # Joins the key's values: not white space, so that one split() finds any white space.
+    SEPARATOR = "\x00"
+
+    def __init__(
+        self,
+        key_fields: Sequence[str],
+        folded: Mapping[str, str],
+        masked: Collection[str] = (),
+    ) -> None:
+        """`key_fields` are wire names, `folded` maps lower-cased names to wire names (the
+        operation's aliases), `masked` the key fields whose values are national IDs."""
+        self.fields = tuple(key_fields)
+        self.folded = folded
+        self.masked = frozenset(index for index, wire in enumerate(self.fields) if wire in masked)
+        # One C call for all the key's values (a tuple, as long as there are two or more).
+        self._values = (
+            operator.itemgetter(*self.fields)
+            if len(self.fields) > 1
+            else lambda payload: (payload[self.fields[0]],)
+        )
+        self._seen: dict[int, int] = {}
+
+    def repeated(self, payload: Any, number: int, line: int) -> Issue | None:
+        """The error for `payload` (record `number`, at `line`) if an earlier record of this
+        input is the same visit; else None, and the visit is remembered.
+
+        Runs for every record of an export, so the common case (every key field under its wire
+        name, a string without white space) is a few C calls; anything else takes `_joined`.
+        """
+        key: str | None
+        try:
+            values = self._values(payload)
+            key = joined = self.SEPARATOR.join(values)
+        except (KeyError, TypeError, IndexError):  # other names, other types, not a mapping
+            key = self._folded_key(payload)
+        else:
+            # split() gives the key back whole unless some value holds white space.
+            if len(joined.split()) != 1 or not all(values):
+                key = self._joined(values)
+        if key is None:
+            return None
+        # Python's 64-bit string hash rather than a cryptographic digest: a fifth of the cost
+        # on every record, and two different visits share a hash with odds of about one in
+        # 10**9 over 200,000 records. The hash is never stored or shown beyond this run.
+        digest = hash(key)
+        first = self._seen.get(digest)
+        if first is None:
+            self._seen[digest] = line << 32 | number
+            return None
+        return self._issue(key, first >> 32, first & 0xFFFFFFFF, number, line)
+
+    def _folded_key(self, payload: Any) -> str | None:
+        if not isinstance(payload, Mapping):
+            return None
+        wanted = set(self.fields)
+        canonical: dict[str, Any] = {}
+        for name, value in payload.items():
+            wire = self.folded.get(name.lower()) if isinstance(name, str) else None
+            if wire in wanted:
+                canonical[wire] = value  # the last of names differing in case, as the service
+        return self._joined([canonical.get(wire) for wire in self.fields])
+
+    def _joined(self, values: Sequence[Any]) -> str | None:
+        stripped = []
+        for value in values:
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                return None
+            text = str(value).strip()
+            if not text:
+                return None
+            stripped.append(text)
+        return self.SEPARATOR.join(stripped)
+
+    def _issue(self, key: str, first_line: int, first_number: int, number: int, line: int) -> Issue:
+        shown = "|".join(
+            mask_id(value) if index in self.masked else _shown_cell(value)
+            for index, value in enumerate(key.split(self.SEPARATOR))
+        )
+        return Issue(
+            "",
+            "",
+            "duplicate_visit",
+            f"第 {line} 行（第 {number} 筆）與第 {first_line} 行（第 {first_number} 筆）是同一次"
+            f"就診（{shown}）：同一檔案中重複，這一筆不會上傳",
+            f"line {line} (record {number}) is the same visit as line {first_line} (record "
+            f"{first_number}) ({shown}): a visit twice in one file; this one is not uploaded",
+            "error",
+            None,
+            "manual",
+        )

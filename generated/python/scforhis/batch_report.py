@@ -10,6 +10,7 @@ included, so only counters are kept in memory however many records have issues.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ WORDS = {
         "field": "欄位",
         "count": "次數",
         "more": "另有 {count} 筆有錯的紀錄未列出（--max-errors）",
+        "aborted": "中止",
     },
     "en": {
         "record": "record {number} ({source} line {line})",
@@ -44,6 +46,7 @@ WORDS = {
         "field": "field",
         "count": "count",
         "more": "{count} more invalid records not listed (--max-errors)",
+        "aborted": "stopped",
     },
 }
 
@@ -137,13 +140,22 @@ class Reporter:
         form: str = "text",
         lang: str = "zh-TW",
         max_errors: int | None = None,
+        quiet: bool = False,
+        before_write: Callable[[], None] = lambda: None,
     ) -> None:
         self.out = out
         self.form = form
         self.lang = lang
         self.words = WORDS[lang]
         self.max_errors = max_errors
+        # Warnings are shown unless asked not to: they are why a record looks wrong.
+        self.quiet = quiet
+        # Called before anything is written (a progress line on the same terminal is cleared).
+        self.before_write = before_write
         self.tally = Tally()
+        # The JSON document is opened with its first piece, so that input that cannot be read
+        # at all leaves no half-written document on standard output.
+        self._opened = form != "json"
         self._separator = ""  # between the records of a `json` document
         # JSON is UTF-8 by its standard: where the stream has a byte layer, a JSON report goes to
         # it as the encoder's bytes, without decoding and encoding again for every record.
@@ -151,13 +163,16 @@ class Reporter:
         self._pending: list[Any] = []
         # A person watching a terminal sees each record as it is found.
         self._batch = 1 if getattr(out, "isatty", lambda: False)() else self.BATCH
-        if form == "json":
-            self._write('{"records":[')
 
     def _write(self, text: str) -> None:
+        if not self._opened:
+            self._opened = True
+            self._write('{"records":[')
         self._queue(text if self._bytes is None else text.encode())
 
     def _write_json(self, value: Any, before: str = "", after: str = "") -> None:
+        if not self._opened:
+            self._write("")
         if self._bytes is None:
             self._queue(before + dumps(value) + after)
         else:
@@ -172,6 +187,7 @@ class Reporter:
         """Write out what is waiting."""
         if not self._pending:
             return
+        self.before_write()
         if self._bytes is None:
             self.out.write("".join(self._pending))
         else:
@@ -186,14 +202,12 @@ class Reporter:
     def add(self, record: Record, result: ValidationResult) -> None:
         """Report one record."""
         self.tally.add(result)
-        if result.ok and not (result.warnings and self.form != "text"):
+        if result.ok and (not result.warnings or self.quiet):
             return
         if result.errors:
             if self.max_errors is not None and self.tally.listed >= self.max_errors:
                 return
             self.tally.listed += 1
-        elif self.form == "text":
-            return
         if self.form == "jsonl":
             self._write_json(record_json(record, result), after="\n")
         elif self.form == "json":
@@ -203,21 +217,17 @@ class Reporter:
             self._text(record, result)
 
     def _text(self, record: Record, result: ValidationResult) -> None:
-        w = self.words
-        head = w["record"].format(number=record.number, source=record.source, line=record.line)
-        counts = w["errors"].format(count=len(result.errors))
-        if result.warnings:
-            counts += ", " + w["warnings"].format(count=len(result.warnings))
-        lines = [f"{head}: {counts}"]
-        for kind, issues in ((w["error"], result.errors), (w["warning"], result.warnings)):
-            for issue in issues:
-                where = (
-                    f"{issue.field}（{issue.label}）"
-                    if issue.label and self.lang == "zh-TW"
-                    else issue.field
-                )
-                lines.append(f"  {kind} {where} [{issue.code}] {self._message(issue)}")
-        self._write("\n".join(lines) + "\n")
+        self._write(text_lines(record, result, self.lang, quiet=self.quiet))
+
+    def abort(self, message: str) -> None:
+        """End the report of a run stopped by input it cannot read: a JSON document is closed
+        (with the error and the totals so far) only if it was begun; text needs nothing."""
+        if self.form == "json" and self._opened:
+            self._write_json(message, before='\n],\n"error":')
+            self._write_json(self.tally.summary(), before=',\n"summary":', after="}\n")
+        elif self.form == "jsonl":
+            self._write_json({"error": message}, after="\n")
+        self.flush()
 
     def finish(self) -> None:
         """Write the totals (and the whole document, for `json`)."""
@@ -239,18 +249,75 @@ class Reporter:
             w["summary"].format(total=t.total, valid=t.valid, invalid=t.invalid, warned=t.warned)
             + "\n"
         )
-        self.flush()  # before the table, which rich writes itself
         if t.by_code_field:
-            self._totals_table()
+            self._write(self._totals_table())
+        self.flush()
 
-    def _totals_table(self) -> None:
-        from rich.console import Console  # the CLI's table library, only loaded for a text report
-        from rich.table import Table
-
+    def _totals_table(self) -> str:
+        """Errors by code and field, as aligned plain text (any terminal, any code page)."""
         w = self.words
-        table = Table(title=w["totals"])
-        for column, justify in ((w["code"], "left"), (w["field"], "left"), (w["count"], "right")):
-            table.add_column(column, justify=justify)  # type: ignore[arg-type]
-        for (code, name), count in self.tally.by_code_field.most_common():
-            table.add_row(code, name, f"{count:,}")
-        Console(file=self.out, width=100, color_system=None).print(table)
+        rows = [(w["code"], w["field"], w["count"])]
+        rows += [
+            (code, name, f"{count:,}")
+            for (code, name), count in self.tally.by_code_field.most_common()
+        ]
+        widths = [max(_width(row[column]) for row in rows) for column in range(3)]
+        lines = [w["totals"]]
+        for index, (code, name, count) in enumerate(rows):
+            lines.append(
+                f"  {_pad(code, widths[0])}  {_pad(name, widths[1])}  "
+                f"{' ' * (widths[2] - _width(count))}{count}"
+            )
+            if index == 0:
+                lines.append("  " + "  ".join("-" * width for width in widths))
+        return "\n".join(lines) + "\n"
+
+
+def _width(text: str) -> int:
+    """Columns `text` takes on a terminal: East Asian wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def text_lines(record: Record, result: ValidationResult, lang: str, *, quiet: bool = False) -> str:
+    """One record's issues for people: its place, then each error and (unless `quiet`) each
+    warning with its message, which carries the hint; warnings say what their evidence is."""
+    w = WORDS[lang]
+    head = w["record"].format(number=record.number, source=record.source, line=record.line)
+    counts = w["errors"].format(count=len(result.errors))
+    if result.warnings and not quiet:
+        counts += ", " + w["warnings"].format(count=len(result.warnings))
+    lines = [f"{head}: {counts}"]
+    shown = (
+        ((w["error"], result.errors),)
+        if quiet
+        else (
+            (w["error"], result.errors),
+            (w["warning"], result.warnings),
+        )
+    )
+    for kind, issues in shown:
+        for issue in issues:
+            where = (
+                f"{issue.field}（{issue.label}）"
+                if issue.label and lang == "zh-TW"
+                else issue.field
+            )
+            message = issue.message if lang == "zh-TW" else issue.message_en
+            evidence = (
+                f" ({EVIDENCE[lang][issue.evidence]})"
+                if issue.evidence in EVIDENCE[lang] and issue.severity == "warning"
+                else ""
+            )
+            lines.append(f"  {kind} {where} [{issue.code}]{evidence} {message}")
+    return "\n".join(lines) + "\n"
+
+
+# How a warning's evidence is named to a person reading the report.
+EVIDENCE = {
+    "zh-TW": {"programme": "計畫規定", "plausibility": "合理性判斷", "manual": "手冊"},
+    "en": {"programme": "programme rule", "plausibility": "plausibility", "manual": "manual"},
+}

@@ -50,6 +50,33 @@ ACCEPTED, REJECTED, INVALID, UNKNOWN, FAILED, PENDING = (
 SKIPPED_ACCEPTED, SKIPPED_UNKNOWN, WOULD_SEND = "skipped_accepted", "skipped_unknown", "would_send"
 # An unknown outcome that Update showed was stored after all (journalled as accepted).
 CONFIRMED = "confirmed_stored"
+# What each outcome and tally is called in a report a person reads.
+STATUS_WORDS = {
+    "zh-TW": {
+        ACCEPTED: "已接受",
+        REJECTED: "被拒",
+        INVALID: "有錯未送",
+        UNKNOWN: "結果不明",
+        FAILED: "送出失敗",
+        PENDING: "送出中",
+        SKIPPED_ACCEPTED: "先前已接受、略過",
+        SKIPPED_UNKNOWN: "結果不明、未重送",
+        WOULD_SEND: "將送出",
+        CONFIRMED: "經確認已儲存",
+    },
+    "en": {
+        ACCEPTED: "accepted",
+        REJECTED: "rejected",
+        INVALID: "invalid (not sent)",
+        UNKNOWN: "outcome unknown",
+        FAILED: "failed",
+        PENDING: "sending",
+        SKIPPED_ACCEPTED: "skipped (accepted before)",
+        SKIPPED_UNKNOWN: "not resent (outcome unknown)",
+        WOULD_SEND: "to send",
+        CONFIRMED: "confirmed stored",
+    },
+}
 # Errors that would fail every record alike (a missing setting, a refused login): they end the
 # run instead of being journalled against each record. Both happen before the record is stored.
 RUN_ERRORS = (ConfigurationError, RejectedError)
@@ -157,6 +184,7 @@ def upload(
     resolve: Callable[[Mapping[str, Any]], Any] | None = None,
     resend_pending: bool = False,
     on_result: Callable[[Record, str, str], None] = lambda record, status, info: None,
+    on_checked: Callable[[Record, ValidationResult], None] = lambda record, result: None,
 ) -> UploadTally:
     """Validate and send each record not yet accepted; `send=None` validates only (a dry run).
 
@@ -164,11 +192,14 @@ def upload(
     validated and keyed. `resolve` (Update, for Save) checks records whose outcome is unknown;
     without it they are only listed. `resend_pending` says whether a record left `sending` by an
     interrupted run may simply be sent again (true for the idempotent Update and Delete).
+    `on_checked` hears of every record with errors or warnings, before anything is sent.
     """
     tally = UploadTally()
     for record in records:
         payload = prepare(record.payload)
         result = validate(payload)
+        if result.errors or result.warnings:
+            on_checked(record, result)
         if not result.ok:
             tally.counts[INVALID] += 1
             on_result(record, INVALID, str(result.errors[0]))

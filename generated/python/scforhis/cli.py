@@ -150,6 +150,14 @@ def run_sandbox(arguments: argparse.Namespace) -> int:
         drop_rate=arguments.drop_rate,
         seed=arguments.fault_seed,
     )
+    refusal = _cannot_listen(arguments.host, arguments.port)
+    if refusal is not None:
+        print(
+            f"scforhis sandbox: 無法在 {arguments.host}:{arguments.port} 上接聽 / cannot listen on "
+            f"{arguments.host}:{arguments.port}: {refusal} (--port N picks another port)",
+            file=sys.stderr,
+        )
+        return 2
     import logging  # here: the batch commands start faster without it
     import sqlite3
 
@@ -176,6 +184,29 @@ def run_sandbox(arguments: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         serve(sandbox, arguments.host, arguments.port)
     return 0
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the sandbox could not listen on `host`:`port` (in use, no such address), or None.
+
+    Tried before the banner, so that a port in use is one line and status 2, not a "serving"
+    banner followed by the server's own error lines.
+    """
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as error:
+        return str(error)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As the server will: an address still in TIME_WAIT is usable, one in use is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            return error.strerror or str(error)
+    return None
 
 
 def _validate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -226,9 +257,24 @@ SUBCOMMANDS: list[Subcommand] = [
 ]
 
 
+def version() -> str:
+    """The installed package's version and the manual it follows."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        number = installed("scforhis")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        number = "unknown"
+    from .operations import MANUAL_VERSION
+
+    return f"scforhis {number} (ScForHisWebApi manual {MANUAL_VERSION})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand of `SUBCOMMANDS`."""
     parser = _Parser(prog="scforhis", description="ScForHisWebApi (醫事機構戒菸服務系統) tools.")
+    parser.add_argument("--version", action="version", version=version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in SUBCOMMANDS:
         sub = commands.add_parser(command.name, help=command.help, description=command.help)
@@ -237,8 +283,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerant_streams() -> None:
+    """Let standard output and error replace what their encoding cannot write (a cp950
+    console meets a character outside Big5) instead of failing in the middle of a report."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="replace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
+    _tolerant_streams()
     arguments = build_parser().parse_args(argv)
     try:
         status: int = arguments.run(arguments)

@@ -8,6 +8,7 @@ that already matched its format's pattern, `parse_gregorian` checks the shape it
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 
 ROC_OFFSET = 1911
@@ -77,3 +78,40 @@ def looks_like_roc(text: str) -> bool:
 def looks_like_gregorian(text: str) -> bool:
     """True when `text` is shaped like a Gregorian date (`2022/10/03`), for hints on ROC fields."""
     return len(text) == 10 and text[4] == "/" and text[7] == "/" and text[:4].isdigit()
+
+
+# A date written loosely: year, separator, month, the same separator, day; or only digits,
+# eight (Gregorian YYYYMMDD) or seven (ROC YYYMMDD, as NHI cards print it). ASCII digits only.
+_LOOSE_DATE = re.compile(
+    r"(?P<y>[0-9]{1,4})(?P<s>[/.-])(?P<m>[0-9]{1,2})(?P=s)(?P<d>[0-9]{1,2})"
+    r"|(?P<y8>[0-9]{4})(?P<m8>[0-9]{2})(?P<d8>[0-9]{2})"
+    r"|(?P<y7>[0-9]{3})(?P<m7>[0-9]{2})(?P<d7>[0-9]{2})"
+)
+
+
+def read_date_loosely(text: str) -> tuple[str, date, str] | None:
+    """Read a date the way people and spreadsheets write it, for fix hints on fields that
+    refused it: `(calendar, day, shape)`, or None when `text` is not such a date or names no day.
+
+    The year decides the calendar: four digits are Gregorian, one to three ROC (`115/11/4`).
+    `shape` says how it was written: `slashes` (`1961/1/1`), `separators` (`2026-11-04`,
+    `2026.11.04`) or `digits` (`20261104` Gregorian, `1090810` ROC, as NHI cards print it).
+    """
+    found = _LOOSE_DATE.fullmatch(text)
+    if found is None:
+        return None
+    year, separator, month, day, year8, year7 = found.group("y", "s", "m", "d", "y8", "y7")
+    if year is not None:
+        roc = len(year) < 4
+        shape = "slashes" if separator == "/" else "separators"
+    elif year8 is not None:
+        year, month, day, roc, shape = year8, found["m8"], found["d8"], False, "digits"
+    else:
+        year, month, day, roc, shape = year7, found["m7"], found["d7"], True, "digits"
+    year_number = int(year) + (ROC_OFFSET if roc else 0)
+    if roc and year_number <= ROC_OFFSET:
+        return None
+    try:
+        return ("roc" if roc else "gregorian"), date(year_number, int(month), int(day)), shape
+    except ValueError:
+        return None

@@ -19,9 +19,11 @@ from .validators import (
 )
 from .wire import OperationSpec, WireField
 
+# The manual version this package follows.
+MANUAL_VERSION = "1.1"
 # The environment variable that holds each service's base URL.
 SERVICE_ENV = {"query": "SCFORHIS_QUERY_URL", "upload": "SCFORHIS_UPLOAD_URL"}
-# Wire names of the fields that identify a visit record (as the Delete table implies).
+# Wire names of the fields that identify a visit record (the manual's Delete table).
 RECORD_KEY = ("hosP_ID", "hosP_SEQ_NO", "id", "birthday", "funC_DATE", "curE_STAGE", "curE_TYPE")
 # Names of secret fields (lower-cased), hidden wherever text is shown.
 SECRET_NAMES = frozenset(["account", "id", "password", "pwd", "token", "tokenid"])

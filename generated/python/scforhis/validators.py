@@ -25,20 +25,25 @@ from .issues import (
     FieldInfo,
     Issue,
     ValidationResult,
-    advice_issue,
-    bad_checksum,
-    bad_pattern,
     blank,
     left_out,
     not_an_object,
     not_in_enum,
     required,
     rule_issue,
-    too_long,
     wrong_type,
 )
 from .keys import canonical_keys, hashable_values
-from .values import date_issue, decimal_issue, integer_issue
+from .values import (
+    advice_problem,
+    date_issue,
+    decimal_issue,
+    enum_issue,
+    id_issue,
+    integer_issue,
+    length_issue,
+    pattern_issue,
+)
 
 F_GET_TOKEN_ID_ID = FieldInfo("id", "id", "帳號", "Account", "secret")
 KEY_ID = "id"
@@ -626,11 +631,13 @@ def _validate_get_sc_data_b(
         errors.append(blank(F_GET_SCDATA_B_IS_BOOKING))
     else:
         errors.append(
-            bad_pattern(
+            pattern_issue(
                 F_GET_SCDATA_B_IS_BOOKING,
                 v,
+                RE_BOOLEAN,
                 "true 或 false（不分大小寫）",
                 "true or false (any letter case)",
+                "manual",
             )
         )
 
@@ -647,7 +654,9 @@ def _validate_get_sc_data_b(
         errors.append(blank(F_GET_SCDATA_B_HOSPID))
     else:
         warnings.append(
-            bad_pattern(F_GET_SCDATA_B_HOSPID, v, "10 碼數字", "10 digits", evidence="plausibility")
+            pattern_issue(
+                F_GET_SCDATA_B_HOSPID, v, RE_HOSP_ID, "10 碼數字", "10 digits", "plausibility"
+            )
         )
 
     # hospseq no 分院代碼
@@ -663,12 +672,26 @@ def _validate_get_sc_data_b(
         errors.append(blank(F_GET_SCDATA_B_HOSPSEQNO))
     else:
         if not (len(v) <= 2):
-            errors.append(too_long(F_GET_SCDATA_B_HOSPSEQNO, v, 2, "storage"))
+            errors.append(
+                length_issue(
+                    F_GET_SCDATA_B_HOSPSEQNO,
+                    v,
+                    2,
+                    "storage",
+                    advice=(ADVICE_GET_SCDATA_B_HOSPSEQNO,),
+                )
+            )
 
         else:
             if not (len(v) == 2 and v.isdigit() and v.isascii()):
                 warnings.append(
-                    advice_issue(F_GET_SCDATA_B_HOSPSEQNO, v, ADVICE_GET_SCDATA_B_HOSPSEQNO)
+                    advice_problem(
+                        F_GET_SCDATA_B_HOSPSEQNO,
+                        v,
+                        ADVICE_GET_SCDATA_B_HOSPSEQNO,
+                        longest=2,
+                        every=(ADVICE_GET_SCDATA_B_HOSPSEQNO,),
+                    )
                 )
 
     # id 個案身分證號
@@ -683,17 +706,15 @@ def _validate_get_sc_data_b(
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_ID))
     else:
-        if RE_TW_ID.fullmatch(v) is None:
-            errors.append(
-                bad_pattern(
-                    F_GET_SCDATA_B_ID,
-                    v,
-                    "身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）",
-                    "national ID or resident certificate number (10 characters with a check digit)",
-                )
+        errors.append(
+            id_issue(
+                F_GET_SCDATA_B_ID,
+                v,
+                RE_TW_ID,
+                "身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）",
+                "national ID or resident certificate number (10 characters with a check digit)",
             )
-        else:
-            errors.append(bad_checksum(F_GET_SCDATA_B_ID, v))
+        )
 
     # birthday 個案生日
     p_birthday: Any = None
@@ -736,11 +757,12 @@ def _validate_get_sc_data_b(
         errors.append(blank(F_GET_SCDATA_B_TYPE))
     else:
         errors.append(
-            not_in_enum(
+            enum_issue(
                 F_GET_SCDATA_B_TYPE,
                 v,
                 "1:藥物治療、2:戒菸衛教",
                 "1 (medication), 2 (cessation education)",
+                ENUM_CURE_TYPE,
             )
         )
 
@@ -896,7 +918,7 @@ def _validate_save(
         errors.append(blank(F_HOSP_ID))
     else:
         warnings.append(
-            bad_pattern(F_HOSP_ID, v, "10 碼數字", "10 digits", evidence="plausibility")
+            pattern_issue(F_HOSP_ID, v, RE_HOSP_ID, "10 碼數字", "10 digits", "plausibility")
         )
 
     # hosP_SEQ_NO 分院識別號
@@ -912,11 +934,17 @@ def _validate_save(
         errors.append(blank(F_HOSP_SEQ_NO))
     else:
         if not (len(v) <= 2):
-            errors.append(too_long(F_HOSP_SEQ_NO, v, 2, "storage"))
+            errors.append(
+                length_issue(F_HOSP_SEQ_NO, v, 2, "storage", advice=(ADVICE_HOSP_SEQ_NO,))
+            )
 
         else:
             if not (len(v) == 2 and v.isdigit() and v.isascii()):
-                warnings.append(advice_issue(F_HOSP_SEQ_NO, v, ADVICE_HOSP_SEQ_NO))
+                warnings.append(
+                    advice_problem(
+                        F_HOSP_SEQ_NO, v, ADVICE_HOSP_SEQ_NO, longest=2, every=(ADVICE_HOSP_SEQ_NO,)
+                    )
+                )
 
     # id 個案身分證號
     v = get(KEY_ID)
@@ -930,17 +958,15 @@ def _validate_save(
     elif not v.strip():
         errors.append(blank(F_ID))
     else:
-        if RE_TW_ID.fullmatch(v) is None:
-            errors.append(
-                bad_pattern(
-                    F_ID,
-                    v,
-                    "身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）",
-                    "national ID or resident certificate number (10 characters with a check digit)",
-                )
+        errors.append(
+            id_issue(
+                F_ID,
+                v,
+                RE_TW_ID,
+                "身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）",
+                "national ID or resident certificate number (10 characters with a check digit)",
             )
-        else:
-            errors.append(bad_checksum(F_ID, v))
+        )
 
     # birthday 個案生日
     p_birthday: Any = None
@@ -1002,17 +1028,15 @@ def _validate_save(
     elif not v.strip():
         errors.append(blank(F_PRSN_ID))
     else:
-        if RE_TW_ID.fullmatch(v) is None:
-            errors.append(
-                bad_pattern(
-                    F_PRSN_ID,
-                    v,
-                    "身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）",
-                    "national ID or resident certificate number (10 characters with a check digit)",
-                )
+        errors.append(
+            id_issue(
+                F_PRSN_ID,
+                v,
+                RE_TW_ID,
+                "身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）",
+                "national ID or resident certificate number (10 characters with a check digit)",
             )
-        else:
-            errors.append(bad_checksum(F_PRSN_ID, v))
+        )
 
     # curE_STAGE 療程序號
     v = get(KEY_CURE_STAGE)
@@ -1226,6 +1250,7 @@ def _validate_save(
             errors,
             warnings,
             None,
+            also=((c_medication, ENUM_CURE_WEEK),),
         )
     if c_medication and p_cure_week is not None and v not in ENUM_CURE_WEEK:
         errors.append(
@@ -1280,11 +1305,12 @@ def _validate_save(
             errors.append(blank(F_SMOKE_FIRST, *WHEN_FIRST_VISIT))
     else:
         errors.append(
-            not_in_enum(
+            enum_issue(
                 F_SMOKE_FIRST,
                 v,
                 "1:5 分鐘以內、2:5-30 分鐘、3:31-60 分鐘、4:60 分鐘以上",
                 "1 (within 5 minutes), 2 (5 to 30 minutes), 3 (31 to 60 minutes), 4 (after 60 minutes)",
+                ENUM_SMOKE_FIRST,
             )
         )
 
@@ -1303,7 +1329,7 @@ def _validate_save(
         if c_first_visit:
             errors.append(blank(F_SMOKE_STOP, *WHEN_FIRST_VISIT))
     else:
-        errors.append(not_in_enum(F_SMOKE_STOP, v, "0:否、1:是", "0 (no), 1 (yes)"))
+        errors.append(enum_issue(F_SMOKE_STOP, v, "0:否、1:是", "0 (no), 1 (yes)", ENUM_NO_YES))
 
     # SMOKE_NO_GP 成癮度：哪根菸是您最難放棄的
     p_smoke_no_gp: Any = None
@@ -1321,11 +1347,12 @@ def _validate_save(
             errors.append(blank(F_SMOKE_NO_GP, *WHEN_FIRST_VISIT))
     else:
         errors.append(
-            not_in_enum(
+            enum_issue(
                 F_SMOKE_NO_GP,
                 v,
                 "1:早上第一支菸、2:其他",
                 "1 (the first one in the morning), 2 (any other)",
+                ENUM_SMOKE_NO_GP,
             )
         )
 
@@ -1345,11 +1372,12 @@ def _validate_save(
             errors.append(blank(F_SMOKE_MUCH, *WHEN_FIRST_VISIT))
     else:
         errors.append(
-            not_in_enum(
+            enum_issue(
                 F_SMOKE_MUCH,
                 v,
                 "1:31 支以上、2:21-30 支、3:11-20 支、4:10 支或更少",
                 "1 (31 or more), 2 (21 to 30), 3 (11 to 20), 4 (10 or fewer)",
+                ENUM_SMOKE_MUCH,
             )
         )
 
@@ -1368,7 +1396,7 @@ def _validate_save(
         if c_first_visit:
             errors.append(blank(F_SMOKE_BED, *WHEN_FIRST_VISIT))
     else:
-        errors.append(not_in_enum(F_SMOKE_BED, v, "0:否、1:是", "0 (no), 1 (yes)"))
+        errors.append(enum_issue(F_SMOKE_BED, v, "0:否、1:是", "0 (no), 1 (yes)", ENUM_NO_YES))
 
     # SMOKE_SICK 成癮度：當您嚴重生病，幾乎整天臥病在床時還抽菸
     p_smoke_sick: Any = None
@@ -1385,7 +1413,7 @@ def _validate_save(
         if c_first_visit:
             errors.append(blank(F_SMOKE_SICK, *WHEN_FIRST_VISIT))
     else:
-        errors.append(not_in_enum(F_SMOKE_SICK, v, "0:否、1:是", "0 (no), 1 (yes)"))
+        errors.append(enum_issue(F_SMOKE_SICK, v, "0:否、1:是", "0 (no), 1 (yes)", ENUM_NO_YES))
 
     # CURE_AGREE 同意治療（初診）
     v = value_cure_agree
@@ -1400,7 +1428,13 @@ def _validate_save(
         warnings.append(left_out(F_CURE_AGREE, *ABSENT_CURE_AGREE))
     else:
         errors.append(
-            not_in_enum(F_CURE_AGREE, v, "Y:初診、N:非初診", "Y (first visit), N (follow-up visit)")
+            enum_issue(
+                F_CURE_AGREE,
+                v,
+                "Y:初診、N:非初診",
+                "Y (first visit), N (follow-up visit)",
+                ENUM_CURE_AGREE,
+            )
         )
 
     # CURE_AGREE2 已告知，但只同意除「邀請參與癌症篩檢及其他健康促進服務」外之事項
@@ -1417,7 +1451,7 @@ def _validate_save(
         if c_first_visit:
             errors.append(blank(F_CURE_AGREE2, *WHEN_FIRST_VISIT))
     else:
-        errors.append(not_in_enum(F_CURE_AGREE2, v, "Y:是、N:否", "Y (yes), N (no)"))
+        errors.append(enum_issue(F_CURE_AGREE2, v, "Y:是、N:否", "Y (yes), N (no)", ENUM_YES_NO))
 
     # CO_CHECK CO 檢測值
     v = get(KEY_CO_CHECK)
@@ -1456,11 +1490,12 @@ def _validate_save(
         errors.append(blank(F_CASE_SOURCE))
     else:
         errors.append(
-            not_in_enum(
+            enum_issue(
                 F_CASE_SOURCE,
                 v,
                 "1:門診、2:住診、3:急診、4:藥局、5:職場、6:校園、7:社區",
                 "1 (outpatient clinic), 2 (inpatient ward), 3 (emergency department), 4 (pharmacy), 5 (workplace), 6 (campus), 7 (community)",
+                ENUM_CASE_SOURCE,
             )
         )
 
@@ -1477,8 +1512,12 @@ def _validate_save(
         errors.append(blank(F_CURE_TYPE))
     else:
         errors.append(
-            not_in_enum(
-                F_CURE_TYPE, v, "1:藥物治療、2:戒菸衛教", "1 (medication), 2 (cessation education)"
+            enum_issue(
+                F_CURE_TYPE,
+                v,
+                "1:藥物治療、2:戒菸衛教",
+                "1 (medication), 2 (cessation education)",
+                ENUM_CURE_TYPE,
             )
         )
 
@@ -1494,7 +1533,9 @@ def _validate_save(
     elif not v.strip():
         errors.append(blank(F_CASE_KIND))
     else:
-        errors.append(not_in_enum(F_CASE_KIND, v, "0:無、2:孕婦", "0 (none), 2 (pregnant)"))
+        errors.append(
+            enum_issue(F_CASE_KIND, v, "0:無、2:孕婦", "0 (none), 2 (pregnant)", ENUM_CASE_KIND)
+        )
 
     # CURE_ITEM 用藥品項
     p_cure_item: Any = None
@@ -1510,19 +1551,29 @@ def _validate_save(
     else:
         if not (RE_DRUG_CODE_LIST.fullmatch(v) is not None):
             errors.append(
-                bad_pattern(
+                pattern_issue(
                     F_CURE_ITEM,
                     v,
+                    RE_DRUG_CODE_LIST,
                     "以逗號分隔的藥品代碼（每個至多 10 個字元）",
                     "comma-separated drug codes (each at most 10 characters)",
-                    evidence="storage",
+                    "storage",
+                    advice=(ADVICE_CURE_ITEM,),
                 )
             )
 
         else:
             p_cure_item = v.split(",")
             if not (RE_CURE_ITEM.fullmatch(v) is not None):
-                warnings.append(advice_issue(F_CURE_ITEM, v, ADVICE_CURE_ITEM))
+                warnings.append(
+                    advice_problem(
+                        F_CURE_ITEM,
+                        v,
+                        ADVICE_CURE_ITEM,
+                        hard=RE_DRUG_CODE_LIST,
+                        every=(ADVICE_CURE_ITEM,),
+                    )
+                )
 
     # CURE_NUM 用藥數量
     p_cure_num: Any = None
@@ -1537,12 +1588,13 @@ def _validate_save(
         pass
     else:
         errors.append(
-            bad_pattern(
+            pattern_issue(
                 F_CURE_NUM,
                 v,
+                RE_QUANTITY_LIST,
                 "以逗號分隔的數量（每個至多 4 位整數、1 位小數）",
                 "comma-separated quantities (each up to 4 whole digits and 1 decimal)",
-                evidence="storage",
+                "storage",
             )
         )
 
@@ -1559,12 +1611,13 @@ def _validate_save(
         errors.append(blank(F_REF_DEPT))
     else:
         warnings.append(
-            bad_pattern(
+            pattern_issue(
                 F_REF_DEPT,
                 v,
+                RE_DEPT_CODE,
                 "科別代碼（1 至 2 碼英數字）",
                 "department code (1 or 2 letters or digits)",
-                evidence="plausibility",
+                "plausibility",
             )
         )
 
@@ -1892,7 +1945,7 @@ def _validate_delete(
         errors.append(blank(F_HOSP_ID))
     else:
         warnings.append(
-            bad_pattern(F_HOSP_ID, v, "10 碼數字", "10 digits", evidence="plausibility")
+            pattern_issue(F_HOSP_ID, v, RE_HOSP_ID, "10 碼數字", "10 digits", "plausibility")
         )
 
     # hosP_SEQ_NO 分院識別號
@@ -1908,11 +1961,17 @@ def _validate_delete(
         errors.append(blank(F_HOSP_SEQ_NO))
     else:
         if not (len(v) <= 2):
-            errors.append(too_long(F_HOSP_SEQ_NO, v, 2, "storage"))
+            errors.append(
+                length_issue(F_HOSP_SEQ_NO, v, 2, "storage", advice=(ADVICE_HOSP_SEQ_NO,))
+            )
 
         else:
             if not (len(v) == 2 and v.isdigit() and v.isascii()):
-                warnings.append(advice_issue(F_HOSP_SEQ_NO, v, ADVICE_HOSP_SEQ_NO))
+                warnings.append(
+                    advice_problem(
+                        F_HOSP_SEQ_NO, v, ADVICE_HOSP_SEQ_NO, longest=2, every=(ADVICE_HOSP_SEQ_NO,)
+                    )
+                )
 
     # id 個案身分證號
     v = get(KEY_ID)
@@ -1926,17 +1985,15 @@ def _validate_delete(
     elif not v.strip():
         errors.append(blank(F_ID))
     else:
-        if RE_TW_ID.fullmatch(v) is None:
-            errors.append(
-                bad_pattern(
-                    F_ID,
-                    v,
-                    "身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）",
-                    "national ID or resident certificate number (10 characters with a check digit)",
-                )
+        errors.append(
+            id_issue(
+                F_ID,
+                v,
+                RE_TW_ID,
+                "身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）",
+                "national ID or resident certificate number (10 characters with a check digit)",
             )
-        else:
-            errors.append(bad_checksum(F_ID, v))
+        )
 
     # birthday 個案生日
     p_birthday: Any = None
@@ -2024,8 +2081,12 @@ def _validate_delete(
         errors.append(blank(F_CURE_TYPE))
     else:
         errors.append(
-            not_in_enum(
-                F_CURE_TYPE, v, "1:藥物治療、2:戒菸衛教", "1 (medication), 2 (cessation education)"
+            enum_issue(
+                F_CURE_TYPE,
+                v,
+                "1:藥物治療、2:戒菸衛教",
+                "1 (medication), 2 (cessation education)",
+                ENUM_CURE_TYPE,
             )
         )
 
@@ -2040,17 +2101,15 @@ def _validate_delete(
     elif not v.strip():
         pass
     else:
-        if RE_TW_ID.fullmatch(v) is None:
-            errors.append(
-                bad_pattern(
-                    F_PRSN_ID,
-                    v,
-                    "身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）",
-                    "national ID or resident certificate number (10 characters with a check digit)",
-                )
+        errors.append(
+            id_issue(
+                F_PRSN_ID,
+                v,
+                RE_TW_ID,
+                "身分證統一編號或居留證號（大寫英文字母開頭共 10 碼，含檢查碼）",
+                "national ID or resident certificate number (10 characters with a check digit)",
             )
-        else:
-            errors.append(bad_checksum(F_PRSN_ID, v))
+        )
 
     # examyear 療程年度
     p_examyear: Any = None
