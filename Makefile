@@ -44,7 +44,7 @@ format: install
 	$(PY) -m ruff format codegen tests bench tools
 
 demo: generate
-	$(PY) tools/demo.py
+	$(PY) -m tools.demo
 
 bench: install
 	$(PY) -m bench.run

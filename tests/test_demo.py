@@ -10,7 +10,7 @@ from tests.conftest import ROOT
 
 def test_demo_drives_the_whole_workflow() -> None:
     done = subprocess.run(
-        [sys.executable, "tools/demo.py"], capture_output=True, text=True, cwd=ROOT, timeout=120
+        [sys.executable, "-m", "tools.demo"], capture_output=True, text=True, cwd=ROOT, timeout=120
     )
     assert done.returncode == 0, done.stdout + done.stderr
     for answer in (
