@@ -30,6 +30,7 @@ from .semantics import RULE_FUNCTIONS, check_parameters
 RUNTIME_MODULES = (
     "batch_input",
     "batch_report",
+    "batch_send",
     "batch_upload",
     "cli_batch",
     "config",

@@ -17,6 +17,7 @@ account and password.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import secrets
 import sqlite3
@@ -94,6 +95,13 @@ class Booking:
     def holds(self, day: date) -> bool:
         """True when the booking covers a visit on `day`."""
         return self.starts <= day < self.ends
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only (it holds ID numbers), unless it
+    exists (left as it is). SQLite gives its -wal and -shm files the database file's mode."""
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR | getattr(os, "O_BINARY", 0), 0o600))
 
 
 def _now() -> str:
@@ -211,6 +219,7 @@ class Store:
         self._all_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._closed = False
+        _create_private(self.path)
         with self._connection() as db:
             mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":

@@ -37,7 +37,7 @@ from .config import ENV_HOSP_ID, ENV_HOSP_SEQ_NO
 from .dates import taiwan_today
 from .errors import ConfigurationError, ScForHisError
 from .issues import Issue, ValidationResult
-from .operations import OPERATIONS, RECORD_KEY
+from .operations import OPERATIONS, RECORD_KEY, SECRET_NAMES
 from .validators import CHECKS, CLEAN, VALIDATORS, share_key_objects
 from .wire import OperationSpec
 
@@ -150,6 +150,13 @@ def configure_upload(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base-url",
         help="both services' base URL (else SCFORHIS_BASE_URL / _QUERY_URL / _UPLOAD_URL)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=4,
+        metavar="N",
+        help="同時送出的紀錄數 records in flight at once (default 4; 1 sends one at a time)",
     )
 
 
@@ -387,34 +394,54 @@ def _upload(arguments: argparse.Namespace) -> int:
             f"只能上傳 only {', '.join(UPLOADABLE)} can be uploaded, not {arguments.op}"
         )
     # Imported here: `validate` needs neither httpx nor the journal's sqlite3.
-    from .batch_upload import ACCEPTED, INVALID, STATUS_WORDS, Journal, upload
+    from .batch_send import Sender, upload
+    from .batch_upload import ACCEPTED, INVALID, STATUS_WORDS, Journal
     from .client import Client
 
     operation = OPERATIONS[arguments.op]
     validator = VALIDATORS[arguments.op]
-    client = None if arguments.dry_run else Client(base_url=arguments.base_url)
+    # The journal first: a second run on the same file stops here, before anything is sent.
+    journal = Journal(arguments.journal or f"{arguments.file}.journal.sqlite3")
+    try:
+        client = None if arguments.dry_run else Client(base_url=arguments.base_url)
+    except BaseException:
+        journal.close()
+        raise
     if client is None:
         values = _environment_values()
     else:
         settings = client.settings
         if not settings.account or not settings.password:
             client.close()
+            journal.close()
             # The token (GetTokenID) needs them before any record can go: one message, not one
             # failure per record.
             raise ConfigurationError(
                 "上傳需要帳號與密碼：請設定 SCFORHIS_ACCOUNT 與 SCFORHIS_PASSWORD / "
                 "upload needs the account and password: set SCFORHIS_ACCOUNT and SCFORHIS_PASSWORD"
             )
+        try:
+            _log_in(client)
+        except BaseException:
+            client.close()
+            journal.close()
+            raise
         values = {
             "account": settings.account,
             "password": settings.password,
             "hosp_id": settings.hosp_id,
             "hosp_seq_no": settings.hosp_seq_no,
         }
-    send = None if client is None else getattr(client, operation.name.lower())
-    # Only a Save can have an unknown outcome; Update (idempotent) is how it is checked.
-    resolve = client.update if client is not None and arguments.resolve_unknown else None
-    journal = Journal(arguments.journal or f"{arguments.file}.journal.sqlite3")
+    sender = None
+    if client is not None:
+        sender = Sender(
+            send=getattr(client, operation.name.lower()),
+            # Only a Save can have an unknown outcome; Update (idempotent) is how it is checked.
+            resolve=client.update if arguments.resolve_unknown else None,
+            # A corrected row of an accepted visit goes as an Update (a Delete has nothing to
+            # correct: its fields are the visit's key).
+            correct=client.update if operation.name in ("Save", "Update") else None,
+        )
 
     progress = _progress("上傳中 uploading")
     words = STATUS_WORDS[arguments.lang]
@@ -464,14 +491,15 @@ def _upload(arguments: argparse.Namespace) -> int:
             tally = upload(
                 records(),
                 operation=arguments.op,
-                send=send,
+                sender=sender,
                 validate=check,
                 folded=operation.aliases,
                 key_fields=RECORD_KEY,
                 journal=journal,
                 prepare=prepare,
-                resolve=resolve,
                 resend_pending=operation.method != "POST",
+                secret_names=SECRET_NAMES,
+                jobs=arguments.jobs,
                 on_result=show,
                 on_checked=checked,
             )
@@ -483,6 +511,26 @@ def _upload(arguments: argparse.Namespace) -> int:
         raise _no_records(arguments.file)
     _upload_summary(tally, dry_run=arguments.dry_run, lang=arguments.lang)
     return 0 if tally.done else 1
+
+
+def _log_in(client: Any) -> None:
+    """Ask for a token once before the first record: a wrong password ends the run here, with
+    one line, instead of going out (and being refused) with every record, which can also lock
+    the account."""
+    from .errors import RejectedError, TransportError
+
+    try:
+        client.get_token_id()
+    except RejectedError as error:
+        raise ConfigurationError(
+            f"登入被拒，未送出任何紀錄：請檢查 SCFORHIS_ACCOUNT 與 SCFORHIS_PASSWORD / the login was "
+            f"refused, nothing was sent: check SCFORHIS_ACCOUNT and SCFORHIS_PASSWORD ({error.info})"
+        ) from None
+    except TransportError as error:
+        raise ConfigurationError(
+            f"無法連上服務，未送出任何紀錄 / the service cannot be reached, nothing was sent: "
+            f"{str(error).splitlines()[0]}"
+        ) from None
 
 
 def _place(record: Record, lang: str = "zh-TW") -> str:

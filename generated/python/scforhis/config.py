@@ -28,6 +28,7 @@ URLs with a user name or password in them are refused, since URLs end up in logs
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -68,6 +69,11 @@ class RetryPolicy:
     max_backoff: float = 8.0
 
     def __post_init__(self) -> None:
+        numbers = (self.retries, self.backoff, self.max_backoff)
+        if not all(math.isfinite(number) for number in numbers):
+            raise ConfigurationError(
+                "重試次數與間隔須為有限的數字 / retries and backoff must be finite"
+            )
         if self.retries < 0 or self.backoff < 0 or self.max_backoff < 0:
             raise ConfigurationError(
                 "重試次數與間隔不可為負數 / retries and backoff must not be negative"
@@ -103,6 +109,10 @@ class Settings:
     def __post_init__(self) -> None:
         for name in ("query_url", "upload_url"):
             check_url(getattr(self, name), name)
+        if not math.isfinite(self.timeout) or not math.isfinite(self.token_max_age):
+            raise ConfigurationError(
+                "timeout 與 token_max_age 須為有限的數字 / timeout and token_max_age must be finite"
+            )
         if self.timeout <= 0:
             raise ConfigurationError("timeout 須大於 0 / timeout must be positive")
         if self.token_max_age < 0:
@@ -199,9 +209,14 @@ def _number(environ: Mapping[str, str], name: str) -> float | None:
     if not text:
         return None
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise ConfigurationError(f"{name} 須為數字 / {name} must be a number") from None
+    if not math.isfinite(value):  # nan and inf parse as floats but mean nothing here
+        raise ConfigurationError(
+            f"{name} 須為有限的數字 / {name} must be a finite number (got {text!r})"
+        )
+    return value
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool | None:
