@@ -103,6 +103,9 @@ def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--token-minutes", type=_positive, metavar="MIN", help="how long a TokenID stays valid (20)"
     )
+    parser.add_argument(
+        "--lang", choices=("zh-TW", "en"), default="zh-TW", help="language of what it prints"
+    )
     faults = parser.add_argument_group("fault injection (for client tests; off by default)")
     faults.add_argument(
         "--latency-ms", type=_non_negative, metavar="MS", help="delay added to every answer"
@@ -172,13 +175,22 @@ def run_sandbox(arguments: argparse.Namespace) -> int:
         )
         return 2
     accounts = ", ".join(f"{a.hosp_id} ({'/'.join(a.branches)})" for a in config.accounts)
-    source = arguments.config or "the manual's demo account (示範帳號)"
-    print(
-        f"scforhis sandbox: http://{arguments.host}:{arguments.port} db={arguments.db} "
-        f"accounts from {source}: institutions {accounts}; token {config.token_minutes:g} min; "
-        f"faults {config.faults.describe()}",
-        flush=True,
-    )
+    url = f"http://{arguments.host}:{arguments.port}"
+    if arguments.lang == "en":
+        source = arguments.config or "the manual's demo account"
+        banner = (
+            f"scforhis sandbox: {url} db={arguments.db} accounts from {source}: institutions "
+            f"{accounts}; token {config.token_minutes:g} min; faults {config.faults.describe()}; "
+            "Ctrl+C stops it"
+        )
+    else:
+        source = arguments.config or "手冊的示範帳號"
+        banner = (
+            f"scforhis 沙盒：{url} 資料庫 {arguments.db}，帳號來自 {source}：醫事機構 {accounts}；"
+            f"TokenID 有效 {config.token_minutes:g} 分鐘；故障模擬 {config.faults.describe()}；"
+            "按 Ctrl+C 停止"
+        )
+    print(banner, flush=True)
     # Ctrl+C is how a sandbox is meant to stop; uvicorn has shut down cleanly when it re-raises it.
     with contextlib.suppress(KeyboardInterrupt):
         serve(sandbox, arguments.host, arguments.port)
