@@ -314,7 +314,7 @@ def test_python_m_scforhis_sandbox_serves_and_stops(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=15)
     assert process.returncode == 0
-    assert f"http://127.0.0.1:{port}" in out and "faults off" in out
+    assert f"http://127.0.0.1:{port}" in out and "故障模擬 off" in out  # zh-TW by default
     assert "GetTokenID status=200 MSG_CODE=Y" in err
     for secret in (DEMO_ACCOUNT.account, DEMO_ACCOUNT.password, answer.json()["tokenid"]):
         assert secret not in out + err
