@@ -67,8 +67,8 @@ ADVICE_GET_SCDATA_B_HOSPSEQNO = Advice(
     RE_GET_SCDATA_B_HOSPSEQNO,
     "2 碼數字（如 00、01）",
     "2 digits (00, 01, ...)",
-    "試算表常把開頭的 0 去掉，單碼的「0」多半原是「00」",
-    'spreadsheets drop leading zeros, so a single "0" was most likely "00"',
+    "試算表常把開頭的 0 去掉（「00」變成「0」）",
+    'spreadsheets drop leading zeros ("00" becomes "0")',
     "plausibility",
 )
 F_GET_SCDATA_B_ID = FieldInfo("id", "id", "個案身分證號", "Patient ID number", "national_id")
@@ -97,8 +97,8 @@ ADVICE_HOSP_SEQ_NO = Advice(
     RE_HOSP_SEQ_NO,
     "2 碼數字（如 00、01）",
     "2 digits (00, 01, ...)",
-    "試算表常把開頭的 0 去掉，單碼的「0」多半原是「00」",
-    'spreadsheets drop leading zeros, so a single "0" was most likely "00"',
+    "試算表常把開頭的 0 去掉（「00」變成「0」）",
+    'spreadsheets drop leading zeros ("00" becomes "0")',
     "plausibility",
 )
 F_ID = FieldInfo("id", "id", "個案身分證號", "Patient ID number", "national_id")
