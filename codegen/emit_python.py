@@ -14,7 +14,7 @@ from typing import Any
 from .emit_client import ClientEmitter, emit_client
 from .emit_sandbox import emit_sandbox
 from .inline import SharedCall, inline_check, share_calls
-from .model import Condition, Enum, Evidence, Field, Operation, Rule, Spec
+from .model import Condition, Enum, Evidence, Field, Operation, Rule, SoftRange, Spec
 from .naming import constant_name
 from .patterns import (
     character_run,
@@ -233,6 +233,10 @@ class PythonEmitter:
             args += [repr(hint), repr(hint_en)]
         return self.constants.add(name, f"Bounds({', '.join(args)})")
 
+    def soft_bounds(self, name: str, soft: SoftRange) -> str:
+        """A `Bounds` constant of a plausible range, with the hint shown outside it."""
+        return self.bounds(name, soft.minimum, soft.maximum, soft.evidence, soft.hint, soft.hint_en)
+
     def text_test(self, pattern: str, name: str) -> str:
         """An expression true when a string `v` matches `pattern`: str methods where they say
         the same as the regex (a third of its cost), else the compiled regex."""
@@ -344,25 +348,11 @@ class PythonEmitter:
                 field.range_evidence,
             )
             if soft is not None:
-                plan.plausible = self.bounds(
-                    constant_name("PLAUSIBLE", field.key),
-                    soft.minimum,
-                    soft.maximum,
-                    soft.evidence,
-                    soft.hint,
-                    soft.hint_en,
-                )
+                plan.plausible = self.soft_bounds(constant_name("PLAUSIBLE", field.key), soft)
         else:
             # No range the service enforces: the plausible one is the value's whole check.
             assert soft is not None
-            plan.bounds = self.bounds(
-                constant_name("BOUNDS", field.key),
-                soft.minimum,
-                soft.maximum,
-                soft.evidence,
-                soft.hint,
-                soft.hint_en,
-            )
+            plan.bounds = self.soft_bounds(constant_name("BOUNDS", field.key), soft)
         # The fast path takes only values that pass every check, the plausible range included.
         low, high = fast_range(field)
         plan.minimum, plan.maximum = repr(_number(low)), repr(_number(high))

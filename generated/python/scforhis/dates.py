@@ -67,19 +67,6 @@ def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-def looks_like_roc(text: str) -> bool:
-    """True when `text` is shaped like a ROC date (`111/10/03`), for hints on Gregorian fields."""
-    year, sep, rest = text.partition("/")
-    return (
-        bool(sep) and 1 <= len(year) <= 3 and year.isdigit() and len(rest) == 5 and rest[2] == "/"
-    )
-
-
-def looks_like_gregorian(text: str) -> bool:
-    """True when `text` is shaped like a Gregorian date (`2022/10/03`), for hints on ROC fields."""
-    return len(text) == 10 and text[4] == "/" and text[7] == "/" and text[:4].isdigit()
-
-
 # A date written loosely: year, separator, month, the same separator, day; or only digits,
 # eight (Gregorian YYYYMMDD) or seven (ROC YYYMMDD, as NHI cards print it). ASCII digits only.
 _LOOSE_DATE = re.compile(
