@@ -201,7 +201,8 @@ def test_upload_interrupted_by_dropped_connections_then_resumed(
     # the run repeatable; the sandbox draws in request order and the upload is sequential.
     faults = SandboxConfig().with_faults(drop_rate=0.3, error_rate=0.1, seed=3)
     with SandboxThread(faults, db) as server:
-        status, out = upload(capsys, server.url, path)
+        # One at a time, as the seeded faults assume (concurrent requests draw in any order).
+        status, out = upload(capsys, server.url, path, "--jobs", "1")
     assert status == 1
     first = stored(db)
     accepted = int(summary(out).split("accepted ")[1].split(",")[0])

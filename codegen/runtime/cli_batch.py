@@ -517,13 +517,16 @@ def _log_in(client: Any) -> None:
     one line, instead of going out (and being refused) with every record, which can also lock
     the account."""
     from .errors import RejectedError, TransportError
+    from .redaction import redact
 
     try:
         client.get_token_id()
     except RejectedError as error:
+        # The service's own words, which might echo what was sent: secrets hidden, IDs masked.
+        said = redact(error.info, (client.settings.account, client.settings.password))
         raise ConfigurationError(
             f"登入被拒，未送出任何紀錄：請檢查 SCFORHIS_ACCOUNT 與 SCFORHIS_PASSWORD / the login was "
-            f"refused, nothing was sent: check SCFORHIS_ACCOUNT and SCFORHIS_PASSWORD ({error.info})"
+            f"refused, nothing was sent: check SCFORHIS_ACCOUNT and SCFORHIS_PASSWORD ({said})"
         ) from None
     except TransportError as error:
         raise ConfigurationError(
