@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: install generate check test fuzz lint format demo bench clean
+.PHONY: install generate check test fuzz lint format demo bench vendor-check clean
 
 install: $(STAMP)
 
@@ -48,6 +48,26 @@ demo: generate
 
 bench: install
 	$(PY) -m bench.run
+
+# The vendor check (not part of `make test`): clients generated from generated/openapi.json by
+# OpenAPI Generator (pip; it bundles its jar, Java 17 runs it) and openapi-typescript (npm),
+# compiled, linted and run against the sandbox (tools/vendor_check.py). `php -l` needs a PHP
+# interpreter: Debian's php-cli, installed here when missing.
+VENDOR_NPM := tools/vendor/node_modules/.installed-stamp
+VENDOR_PIP := $(VENV)/.vendor-stamp
+
+$(VENDOR_NPM): tools/vendor/package.json tools/vendor/package-lock.json
+	npm ci --prefix tools/vendor --no-audit --no-fund --loglevel=error
+	touch $(VENDOR_NPM)
+
+$(VENDOR_PIP): $(STAMP) tools/vendor/requirements.txt
+	$(PY) -m pip install --quiet -r tools/vendor/requirements.txt
+	touch $(VENDOR_PIP)
+
+vendor-check: install $(VENDOR_NPM) $(VENDOR_PIP)
+	command -v php >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends php-cli >/dev/null; }
+	$(PY) -m tools.vendor_check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

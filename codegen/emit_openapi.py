@@ -1,8 +1,10 @@
-"""OpenAPI 3.1 for all operations, built from the same model and schema code as the JSON Schemas.
+"""OpenAPI 3.1 for all operations, from the same model as the JSON Schemas, shaped for generators.
 
-Formats, enums, and each request and response object are components; query parameters of the
-two GETs reference the same components; DELETE carries a JSON body as the manual says. The
-operations with a JSON body also list the 4xx statuses of a body that cannot be read.
+Formats, enums, and each JSON body and reply are components (openapi_schemas.py says how they
+differ from the JSON Schemas, and why); query parameters of the two GETs reference the format
+and enum components; DELETE carries a JSON body as the manual says. The operations with a JSON
+body also list the 4xx statuses of a body that cannot be read. One top-level server list and
+none per operation: a generated client's configured base URL is then the one it calls.
 """
 
 from __future__ import annotations
@@ -10,10 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from .emit_sandbox import endpoint_plan
-from .emit_schemas import Defs, render_json, request_body, response_body
+from .emit_schemas import render_json
 from .model import Operation, Spec
+from .openapi_schemas import (
+    COMPONENTS,
+    GeneratorDefs,
+    query_parameter_schema,
+    reply_component,
+    request_component,
+)
+from .naming import pascal_case
 
-COMPONENTS = "#/components/schemas/"
 SANDBOX_URL = "http://127.0.0.1:8000"
 # A JSON body that cannot be read never reaches the service's own checks: ASP.NET Core refuses it
 # with an HTTP error status, not with MSG_CODE N in a 200 (domain-facts.md), and the sandbox does
@@ -44,10 +53,15 @@ def _component_name(operation: Operation, part: str) -> str:
     return f"{operation.name}{part.capitalize()}"
 
 
-def _parameters(operation: Operation, defs: Defs) -> list[dict[str, Any]]:
+def _tag(operation: Operation) -> str:
+    """A service's tag: an identifier, as generators name an API class after it (`QueryApi`)."""
+    return pascal_case(operation.service.key)
+
+
+def _parameters(operation: Operation, defs: GeneratorDefs) -> list[dict[str, Any]]:
     parameters = []
     for field in operation.fields:
-        schema = defs.value(field) if field.always_required else defs.optional(field)
+        schema = query_parameter_schema(field, defs)
         parameter: dict[str, Any] = {
             "name": field.wire,
             "in": "query",
@@ -61,20 +75,24 @@ def _parameters(operation: Operation, defs: Defs) -> list[dict[str, Any]]:
     return parameters
 
 
-def _refusal(spec: Spec, operation: Operation, response: dict[str, Any]) -> dict[str, Any]:
-    """The schema of a refused body: the operation's answer with its failure code."""
+def _refusal_note(spec: Spec, operation: Operation) -> str:
+    """What a refused body's answer holds: the operation's reply with its failure code.
+
+    Said in words rather than as `allOf` with a `const`: generators make a model of each such
+    composition, and the reply component already reads the answer.
+    """
     plan = endpoint_plan(spec, operation)
     if plan.code is None or plan.failure_code is None:
-        return response
-    failed = {"properties": {plan.code: {"const": plan.failure_code}}, "required": [plan.code]}
-    return {"allOf": [response, failed]}
+        return ""
+    return f" {plan.code} = {plan.failure_code}."
 
 
-def _operation(spec: Spec, operation: Operation, defs: Defs) -> dict[str, Any]:
+def _operation(spec: Spec, operation: Operation, defs: GeneratorDefs) -> dict[str, Any]:
     request_name = _component_name(operation, "request")
     response_name = _component_name(operation, "response")
-    defs.ref(request_name, request_body(spec, operation, defs))
-    response = defs.ref(response_name, response_body(operation, defs))
+    if operation.input != "query":
+        defs.ref(request_name, request_component(spec, operation, defs))
+    response = defs.ref(response_name, reply_component(operation, defs))
     media = "text/plain" if operation.response.kind == "text" else "application/json"
     answer: dict[str, Any] = {"schema": response}
     examples = [e for e in operation.examples if e.response is not None]
@@ -86,21 +104,7 @@ def _operation(spec: Spec, operation: Operation, defs: Defs) -> dict[str, Any]:
     document: dict[str, Any] = {
         "operationId": operation.name,
         "summary": described,
-        "tags": [operation.service.label],
-        "servers": [
-            {
-                "url": "{baseUrl}",
-                "description": f"{operation.service.label} / {operation.service.label_en}",
-                "variables": {
-                    "baseUrl": {
-                        "default": SANDBOX_URL,
-                        "description": f"{operation.service.env}; {operation.service.production_note_en or ''}".strip(
-                            "; "
-                        ),
-                    }
-                },
-            }
-        ],
+        "tags": [_tag(operation)],
     }
     if operation.input == "query":
         document["parameters"] = _parameters(operation, defs)
@@ -117,18 +121,31 @@ def _operation(spec: Spec, operation: Operation, defs: Defs) -> dict[str, Any]:
         }
     }
     if operation.input != "query":
-        refused = {"schema": _refusal(spec, operation, response)}
+        refused = {"schema": response}
         for status, (reason, reason_en) in BODY_REFUSALS.items():
             document["responses"][status] = {
-                "description": f"{reason} / {reason_en}. {REFUSAL_BODY_NOTE}",
+                "description": f"{reason} / {reason_en}. {REFUSAL_BODY_NOTE}{_refusal_note(spec, operation)}",
                 "content": {media: refused},
             }
     return document
 
 
+def _server_note(spec: Spec) -> str:
+    """The one server: the sandbox, and how to reach each real service instead."""
+    services = "; ".join(
+        f"{s.label_en} ({pascal_case(s.key)}): {s.env}" for s in spec.services
+    )
+    note = next((s.production_note_en for s in spec.services if s.production_note_en), "")
+    return (
+        "scforhis sandbox（本機測試 / local sandbox, both services）. 正式與測試服務的網址隨測試帳號發給；"
+        f"在產生的用戶端設定 base URL / the real services' base URLs come with the test account: "
+        f"set them as the generated client's base URL, one per service ({services}). {note}"
+    ).strip()
+
+
 def openapi_document(spec: Spec) -> dict[str, Any]:
     """The whole OpenAPI 3.1 document."""
-    defs = Defs(COMPONENTS)
+    defs = GeneratorDefs()
     paths: dict[str, Any] = {}
     for operation in spec.operations:
         paths.setdefault(f"/{operation.path}", {})[operation.method.lower()] = _operation(
@@ -139,16 +156,24 @@ def openapi_document(spec: Spec) -> dict[str, Any]:
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {
-            "title": f"{api.name}：{api.system}",
+            # Generators name a package after the title (openapi-python-client): an identifier.
+            "title": api.name,
+            "x-label": f"{api.name}：{api.system}",
             "version": api.manual_version,
-            "summary": api.title_en,
+            "summary": f"{api.system_en}（{api.system}）",
             "description": f"{api.description}\n\n{api.description_en}\n\n{api.publisher} / {api.publisher_en}. "
             f"Manual {api.manual_version}, {api.manual_date.isoformat()}.",
         },
-        "servers": [
-            {"url": SANDBOX_URL, "description": "scforhis sandbox（本機測試 / local sandbox）"}
+        "servers": [{"url": SANDBOX_URL, "description": _server_note(spec)}],
+        "tags": [
+            {
+                "name": pascal_case(s.key),
+                "description": f"{s.label} / {s.label_en}. Base URL: {s.env}",
+                "x-label": s.label,
+                "x-base-url-env": s.env,
+            }
+            for s in spec.services
         ],
-        "tags": [{"name": s.label, "description": s.label_en} for s in spec.services],
         "paths": paths,
         "components": {"schemas": dict(sorted(defs.defs.items()))},
     }

@@ -121,7 +121,7 @@ class Defs:
         return {"anyOf": [self.value(field, enum), self.ref(BLANK, blank_schema())]}
 
 
-def _annotations(field: Field) -> dict[str, Any]:
+def field_annotations(field: Field) -> dict[str, Any]:
     text = f"{field.label_en}."
     if field.description != field.label:
         text += f" 手冊說明：{field.description}"
@@ -201,7 +201,7 @@ def object_schema(fields: tuple[Field, ...], defs: Defs) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     for field in fields:
         body = defs.value(field) if field.always_required else defs.optional(field)
-        properties[field.wire] = {**_annotations(field), **body}
+        properties[field.wire] = {**field_annotations(field), **body}
         if field.alias:
             # The manual's other name for the field (erratum examyyear): send the same value.
             properties[field.alias] = {

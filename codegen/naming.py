@@ -45,3 +45,28 @@ def pascal_case(name: str) -> str:
     if "_" not in name and name[:1].isupper():
         return name
     return "".join(part[:1].upper() + part[1:] for part in snake_case(name).split("_") if part)
+
+
+# Words that cannot name an enum member in one of the languages OpenAPI Generator writes for
+# vendors (C#, Java, PHP, Python, TypeScript), compared ignoring case as PHP does. Generators
+# escape some of them and not others (Python's `None` makes a whole generated client fail to
+# import), so the document never offers one.
+_RESERVED = frozenset(
+    """
+    abstract and array as assert async await base bool boolean break byte case catch char
+    checked class clone const continue decimal declare default del delegate do double echo elif
+    else empty enum eval event exit explicit extends extern false final finally fixed float fn
+    for foreach from function global goto if implements implicit import in include instanceof
+    int interface internal is isset lambda let list lock long match namespace native new none
+    nonlocal not null object operator or out override package params pass print private
+    protected public raise readonly ref require return sbyte sealed short sizeof static string
+    struct super switch synchronized this throw throws trait transient true try type typeof
+    uint ulong unchecked unsafe unset ushort use using var virtual void volatile while with xor
+    yield
+    """.split()
+)
+
+
+def enum_member_name(name: str) -> str:
+    """An enum member name legal in C#, Java, PHP, Python and TypeScript (`None` -> `NoneValue`)."""
+    return f"{name}Value" if name.lower() in _RESERVED else name
