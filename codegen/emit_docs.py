@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from .model import Evidence, Field, Operation, Rule, Spec
+from .openapi_schemas import conditional_rules
 from .patterns import value_pattern
 from .render import render_template
 
@@ -212,7 +213,16 @@ def emit_docs(spec: Spec) -> dict[str, str]:
          "evidence": cell(f"{SEVERITY_WORDS[f.evidence.severity]}，{evidence_words(f.evidence)}") if f.evidence else ""}
         for f in spec.formats.values()
     ]  # fmt: skip
-    context: dict[str, Any] = {"spec": spec, "formats": formats}
+    # What generated clients cannot check: the rules the OpenAPI document lists as data.
+    generator_rules = [
+        {"operation": op.name, "description": cell(rule["description"]), "when": cell(
+            ", ".join(f"`{k} = {v}`" for k, v in rule["when"].items())), "then": cell(
+            ", ".join(f"`{n}`" for n in rule["required"]) + " 必填 required" if "required" in rule
+            else f"`{rule['field']}` ∈ {', '.join(rule['enum'])}")}
+        for op in spec.operations if op.input != "query"
+        for rule in conditional_rules(op.fields)
+    ]  # fmt: skip
+    context: dict[str, Any] = {"spec": spec, "formats": formats, "generator_rules": generator_rules}
     files["docs/index.md"] = render_template("docs/index.md.j2", **context)
     files["docs/errata.md"] = render_template("docs/errata.md.j2", **context)
     return files

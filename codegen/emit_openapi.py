@@ -14,6 +14,7 @@ from typing import Any
 from .emit_sandbox import endpoint_plan
 from .emit_schemas import render_json
 from .model import Operation, Spec
+from .naming import pascal_case
 from .openapi_schemas import (
     COMPONENTS,
     GeneratorDefs,
@@ -21,7 +22,6 @@ from .openapi_schemas import (
     reply_component,
     request_component,
 )
-from .naming import pascal_case
 
 SANDBOX_URL = "http://127.0.0.1:8000"
 # A JSON body that cannot be read never reaches the service's own checks: ASP.NET Core refuses it
@@ -132,9 +132,7 @@ def _operation(spec: Spec, operation: Operation, defs: GeneratorDefs) -> dict[st
 
 def _server_note(spec: Spec) -> str:
     """The one server: the sandbox, and how to reach each real service instead."""
-    services = "; ".join(
-        f"{s.label_en} ({pascal_case(s.key)}): {s.env}" for s in spec.services
-    )
+    services = "; ".join(f"{s.label_en} ({pascal_case(s.key)}): {s.env}" for s in spec.services)
     note = next((s.production_note_en for s in spec.services if s.production_note_en), "")
     return (
         "scforhis sandbox（本機測試 / local sandbox, both services）. 正式與測試服務的網址隨測試帳號發給；"

@@ -170,7 +170,9 @@ def conditional_rules(fields: tuple[Field, ...]) -> list[dict[str, Any]]:
                     "when": _when(dependent.condition, fields),
                     "field": field.wire,
                     "enum": list(dependent.enum.codes),
-                    "x-enum-descriptions": [f"{v.label} ({v.label_en})" for v in dependent.enum.values],
+                    "x-enum-descriptions": [
+                        f"{v.label} ({v.label_en})" for v in dependent.enum.values
+                    ],
                 }
             )
     return rules

@@ -52,7 +52,7 @@ GENERATORS: dict[str, dict[str, Any]] = {
         "additionalProperties": {"packageName": "scforhis_openapi"},
     },
     "php": {"generatorName": "php"},
-    "java": {"generatorName": "java"},
+    "java": {"generatorName": "java", "library": "native"},
     "csharp": {"generatorName": "csharp"},
     "csharp-restsharp": {"generatorName": "csharp", "library": "restsharp"},
 }
@@ -158,17 +158,27 @@ def typescript_fetch(report: Report, base_url: str, inputs: Path) -> None:
     shutil.copy(VENDOR / "workflow.ts", project / "workflow.ts")
     # CommonJS output, so that node runs the compiled files without import extensions.
     (project / "package.json").write_text('{"type": "commonjs"}\n', encoding="utf-8")
-    if not _tsc(report, "typescript-fetch client and workflow compile with tsc --strict", project, True):
+    if not _tsc(
+        report, "typescript-fetch client and workflow compile with tsc --strict", project, True
+    ):
         return
     done = run(["node", str(project / "dist" / "workflow.js"), base_url, str(inputs)])
     report.lines(done.stdout)
-    report.check("typescript-fetch workflow ends cleanly", done.returncode == 0, done.stderr[-2000:])
+    report.check(
+        "typescript-fetch workflow ends cleanly", done.returncode == 0, done.stderr[-2000:]
+    )
 
 
 def python_client(report: Report, base_url: str, inputs: Path) -> None:
     """Import the generated Python client and run the workflow with it."""
     done = run(
-        [sys.executable, str(VENDOR / "workflow_client.py"), str(OUT / "python"), base_url, str(inputs)]
+        [
+            sys.executable,
+            str(VENDOR / "workflow_client.py"),
+            str(OUT / "python"),
+            base_url,
+            str(inputs),
+        ]
     )
     report.lines(done.stdout)
     report.check("python workflow ends cleanly", done.returncode == 0, done.stderr[-2000:])
@@ -274,7 +284,9 @@ def failure_marks(report: Report, spec: Spec, document: dict[str, Any]) -> None:
                 for f in operation.fields
                 if f'"{f.wire}"' not in source and f"'{f.wire}'" not in source
             ]
-            report.check(f"{language}: {name} serializes every wire name", not missing, str(missing))
+            report.check(
+                f"{language}: {name} serializes every wire name", not missing, str(missing)
+            )
 
 
 def main() -> int:
