@@ -109,7 +109,10 @@ class GeneratorDefs(Defs):
         if enum is not None:
             codes = "|".join(re.escape(code) for code in enum.codes)
             schema["pattern"] = f"{BLANK}|^(?:{codes})$"
-            schema["x-enum"] = enum.key
+            # The codes as data, for people and tools: an `enum` here would make generators
+            # write an enum type that cannot hold the blank.
+            schema["x-codes"] = list(enum.codes)
+            schema["x-code-descriptions"] = [f"{v.label} ({v.label_en})" for v in enum.values]
             return schema
         assert field.format is not None
         if field.format.kind in ("integer", "decimal"):
