@@ -200,7 +200,7 @@ def trace_streams(event: str, info: Mapping[str, Any]) -> None:
 
 
 def direct_mounts(
-    urls: Iterable[str], transport: httpx.BaseTransport | None, verify: Any
+    urls: Iterable[str], transport: httpx.BaseTransport | None, verify: Any, limits: httpx.Limits
 ) -> dict[str, httpx.BaseTransport]:
     """Mounts that reach each loopback base URL directly, never through an environment proxy."""
     mounts: dict[str, httpx.BaseTransport] = {}
@@ -209,12 +209,15 @@ def direct_mounts(
         host = parts.hostname or ""
         if is_loopback(host):
             shown = f"[{host}]" if ":" in host else host
-            mounts[f"all://{shown}"] = transport or httpx.HTTPTransport(verify=verify)
+            mounts[f"all://{shown}"] = transport or httpx.HTTPTransport(verify=verify, limits=limits)
     return mounts
 
 
 def async_direct_mounts(
-    urls: Iterable[str], transport: httpx.AsyncBaseTransport | None, verify: Any
+    urls: Iterable[str],
+    transport: httpx.AsyncBaseTransport | None,
+    verify: Any,
+    limits: httpx.Limits,
 ) -> dict[str, httpx.AsyncBaseTransport]:
     """`direct_mounts` for the asynchronous client."""
     mounts: dict[str, httpx.AsyncBaseTransport] = {}
@@ -222,7 +225,9 @@ def async_direct_mounts(
         host = urlsplit(url).hostname or ""
         if is_loopback(host):
             shown = f"[{host}]" if ":" in host else host
-            mounts[f"all://{shown}"] = transport or httpx.AsyncHTTPTransport(verify=verify)
+            mounts[f"all://{shown}"] = transport or httpx.AsyncHTTPTransport(
+                verify=verify, limits=limits
+            )
     return mounts
 
 

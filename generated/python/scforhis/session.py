@@ -126,6 +126,11 @@ _HEADERS = {
 }
 _JSON = {"Content-Type": "application/json; charset=utf-8"}
 _T = TypeVar("_T")
+# Idempotent calls share a pool of kept-alive connections. A Save always goes on a new one: a
+# pooled connection the server closed while idle (IIS does, after its idle timeout) fails the
+# request only after it was written, when a Save can no longer be resent.
+_POOLED = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+_NOT_POOLED = httpx.Limits(max_connections=100, max_keepalive_connections=0)
 
 
 class _Renew:
@@ -237,6 +242,13 @@ class ClientCore:
     def log_patterns(self) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
         """The secret-field patterns of this client's spec, for the transport's log filter."""
         return self._patterns
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        """One TLS context for all the client's transports (loading the CAs once)."""
+        verify = self.settings.ssl_verify()
+        if isinstance(verify, ssl.SSLContext):
+            return verify
+        return httpx.create_ssl_context(verify=verify)
 
     def _timeout(self, configured: httpx.Timeout) -> httpx.Timeout:
         """The transport's timeouts, none longer than the attempt's deadline."""
@@ -548,22 +560,28 @@ class SyncClientBase(ClientCore):
         self._owns_http = http_client is None
         if http_client is not None:
             refuse_plain_http_proxy(self._base_urls(), http_client.trust_env)
-            self._http = http_client
+            self._http = self._fresh = http_client
         else:
-            verify = self.settings.ssl_verify()
-            self._http = httpx.Client(
-                transport=transport,
-                mounts=direct_mounts(self._base_urls(), transport, verify),
-                verify=verify,
-                timeout=self.settings.timeout,
-                follow_redirects=False,
-                headers=_HEADERS,
-            )
+            verify = self._ssl_context()
+
+            def client(limits: httpx.Limits) -> httpx.Client:
+                return httpx.Client(
+                    transport=transport,
+                    mounts=direct_mounts(self._base_urls(), transport, verify, limits),
+                    verify=verify,
+                    timeout=self.settings.timeout,
+                    limits=limits,
+                    follow_redirects=False,
+                    headers=_HEADERS,
+                )
+
+            self._http, self._fresh = client(_POOLED), client(_NOT_POOLED)
 
     def close(self) -> None:
-        """Close the httpx client if the client created it."""
+        """Close the httpx clients if the client created them."""
         if self._owns_http:
             self._http.close()
+            self._fresh.close()
 
     def __enter__(self) -> Self:
         return self
@@ -576,15 +594,19 @@ class SyncClientBase(ClientCore):
     ) -> None:
         self.close()
 
-    def _attempt(self, arguments: dict[str, Any]) -> Reply:
-        """One request and at most `MAX_REPLY_BYTES` of its reply, within the attempt's deadline."""
+    def _attempt(self, arguments: dict[str, Any], fresh: bool) -> Reply:
+        """One request and at most `MAX_REPLY_BYTES` of its reply, within the attempt's deadline.
+
+        `fresh`: on a new connection (see `_NOT_POOLED`).
+        """
         deadline = time.monotonic() + self.settings.timeout
         install_log_filter()
-        request = self._http.build_request(**arguments, timeout=self._timeout(self._http.timeout))
+        http = self._fresh if fresh else self._http
+        request = http.build_request(**arguments, timeout=self._timeout(http.timeout))
         request.extensions["trace"] = trace_streams
         bound = ATTEMPT_DEADLINE.set(deadline)
         try:
-            response = self._http.send(request, stream=True, follow_redirects=False)
+            response = http.send(request, stream=True, follow_redirects=False)
             try:
                 reader, held = _reader(response)
                 for chunk in held or response.iter_raw():
@@ -606,7 +628,7 @@ class SyncClientBase(ClientCore):
         while True:
             attempt += 1
             try:
-                reply = self._attempt(arguments)
+                reply = self._attempt(arguments, not prepared.operation.idempotent)
             except httpx.RequestError as error:
                 time.sleep(self._after_error(prepared, error, attempt))
                 sent_before = sent_before or not isinstance(error, _NOT_SENT)
@@ -680,22 +702,28 @@ class AsyncClientBase(ClientCore):
         self._owns_http = http_client is None
         if http_client is not None:
             refuse_plain_http_proxy(self._base_urls(), http_client.trust_env)
-            self._http = http_client
+            self._http = self._fresh = http_client
         else:
-            verify = self.settings.ssl_verify()
-            self._http = httpx.AsyncClient(
-                transport=transport,
-                mounts=async_direct_mounts(self._base_urls(), transport, verify),
-                verify=verify,
-                timeout=self.settings.timeout,
-                follow_redirects=False,
-                headers=_HEADERS,
-            )
+            verify = self._ssl_context()
+
+            def client(limits: httpx.Limits) -> httpx.AsyncClient:
+                return httpx.AsyncClient(
+                    transport=transport,
+                    mounts=async_direct_mounts(self._base_urls(), transport, verify, limits),
+                    verify=verify,
+                    timeout=self.settings.timeout,
+                    limits=limits,
+                    follow_redirects=False,
+                    headers=_HEADERS,
+                )
+
+            self._http, self._fresh = client(_POOLED), client(_NOT_POOLED)
 
     async def aclose(self) -> None:
-        """Close the httpx client if the client created it."""
+        """Close the httpx clients if the client created them."""
         if self._owns_http:
             await self._http.aclose()
+            await self._fresh.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -708,13 +736,17 @@ class AsyncClientBase(ClientCore):
     ) -> None:
         await self.aclose()
 
-    async def _attempt(self, arguments: dict[str, Any]) -> Reply:
-        """One request and at most `MAX_REPLY_BYTES` of its reply, within the attempt's deadline."""
+    async def _attempt(self, arguments: dict[str, Any], fresh: bool) -> Reply:
+        """One request and at most `MAX_REPLY_BYTES` of its reply, within the attempt's deadline.
+
+        `fresh`: on a new connection (see `_NOT_POOLED`).
+        """
         install_log_filter()
-        request = self._http.build_request(**arguments, timeout=self._timeout(self._http.timeout))
+        http = self._fresh if fresh else self._http
+        request = http.build_request(**arguments, timeout=self._timeout(http.timeout))
         try:
             async with asyncio.timeout(self.settings.timeout):
-                response = await self._http.send(request, stream=True, follow_redirects=False)
+                response = await http.send(request, stream=True, follow_redirects=False)
                 try:
                     reader, held = _reader(response)
                     if held:
@@ -736,7 +768,7 @@ class AsyncClientBase(ClientCore):
         while True:
             attempt += 1
             try:
-                reply = await self._attempt(arguments)
+                reply = await self._attempt(arguments, not prepared.operation.idempotent)
             except httpx.RequestError as error:
                 await asyncio.sleep(self._after_error(prepared, error, attempt))
                 sent_before = sent_before or not isinstance(error, _NOT_SENT)
