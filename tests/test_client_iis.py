@@ -10,7 +10,7 @@ import logging
 import time
 import tracemalloc
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,7 +19,8 @@ import pytest
 import scforhis
 from scforhis import session
 
-from tests.client_support import Driver, manual_query, manual_record
+from tests.client_support import Driver, Service, manual_query, manual_record
+from tests.client_support import open_client as open_mock
 from tests.iis_service import ELIGIBLE, RESERVED, UNDER_18, UNDER_18_ID, IisService
 
 MODES = ["sync", "async"]
@@ -148,10 +149,7 @@ def test_a_connection_closed_after_each_answer_is_not_a_failed_save(iis: IisServ
 
 def test_a_bare_token_of_another_shape_is_never_shown(mode: str) -> None:
     secret = "opaque:secret:value-that-is-no-token"
-    transport_answers = {"GetTokenID": httpx.Response(200, text=secret)}
-    from tests.client_support import Service, open_client as open_mock
-
-    client = open_mock(mode, Service(**transport_answers))
+    client = open_mock(mode, Service(GetTokenID=httpx.Response(200, text=secret)))
     with pytest.raises(scforhis.ProtocolError) as caught:
         client.get_token_id()
     shown = f"{caught.value} {caught.value!r} {caught.value.text}"
@@ -234,7 +232,7 @@ def test_retry_after_longer_than_the_client_waits_raises_saying_when(
     iis.state.busy, iis.state.retry_after = 5, "3600"
     count = len(iis.state.requests)
     client = open_client(opened, mode, iis, "busy")
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     with pytest.raises(scforhis.RetryLaterError) as caught:
         client.update(_record(22, "plain"))
     error = caught.value
@@ -264,7 +262,7 @@ def test_a_trickling_reply_ends_at_the_deadline(
     iis: IisService, mode: str, opened: list[Driver], behaviour: str
 ) -> None:
     client = open_client(
-        opened, mode, iis, behaviour, timeout=0.4, retry=scforhis.RetryPolicy(retries=0)
+        opened, mode, iis, behaviour, timeout=0.2, retry=scforhis.RetryPolicy(retries=0)
     )
     with pytest.raises(scforhis.RequestTimeoutError) as caught:
         client.get_token_id()

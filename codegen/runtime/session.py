@@ -40,9 +40,9 @@ import re
 import ssl
 import threading
 import time
-from datetime import datetime, timedelta, timezone
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar, Unpack
 
@@ -266,9 +266,7 @@ class ClientCore:
     def _reply(self, response: httpx.Response, reader: BodyReader) -> Reply:
         headers = {name.lower(): value for name, value in response.headers.items()}
         text = decode_text(reader.body(), headers.get("content-type"))
-        return Reply(
-            response.status_code, response.reason_phrase, headers, text, reader.oversize
-        )
+        return Reply(response.status_code, response.reason_phrase, headers, text, reader.oversize)
 
     # -- building ---------------------------------------------------------------------------
 
@@ -407,7 +405,7 @@ class ClientCore:
         retry = self.settings.retry
         asked = parse_retry_after(reply.header("Retry-After"))
         if asked is not None and (asked > retry.max_wait or attempt > retry.retries):
-            retry_at = datetime.now(timezone.utc) + timedelta(seconds=asked)
+            retry_at = datetime.now(UTC) + timedelta(seconds=asked)
             raise RetryLaterError(
                 f"{message}; 服務要求 {asked:.0f} 秒後再試（{retry_at:%Y-%m-%d %H:%M:%S} UTC 以後），"
                 f"未提前重試 / the service asks to retry after {asked:.0f} s (at "

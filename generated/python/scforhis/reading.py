@@ -141,9 +141,9 @@ class BodyReader:
 
     def body(self) -> bytes:
         """The bytes kept; `ReplyError` when a compressed body ended early."""
-        if self._inflater is not None and not self.oversize and self._raw:
-            if not self._inflater.complete:
-                raise ReplyError("compressed reply ended early")
+        inflater = self._inflater
+        if inflater is not None and not self.oversize and self._raw and not inflater.complete:
+            raise ReplyError("compressed reply ended early")
         return b"".join(self._parts)
 
 

@@ -173,9 +173,13 @@ def judge_eligibility(message: str, replies: tuple[KnownReply, ...]) -> tuple[El
             return Eligibility(reply.outcome), reply.reserved
     for reply in replies:
         # A phrase never makes a yes (the spec's schema allows phrases for refusals only).
-        if reply.contains is not None and reply.outcome != Eligibility.ELIGIBLE:
-            if _compact(reply.contains) in compact:
-                return Eligibility(reply.outcome), False
+        phrase = reply.contains
+        if (
+            phrase is not None
+            and reply.outcome != Eligibility.ELIGIBLE
+            and _compact(phrase) in compact
+        ):
+            return Eligibility(reply.outcome), False
     return Eligibility.UNKNOWN, False
 
 

@@ -26,6 +26,7 @@ environment proxy is refused.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import re
@@ -34,7 +35,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
-from urllib.request import getproxies_environment, proxy_bypass_environment
+from urllib.request import getproxies_environment
 
 import httpx
 
@@ -107,7 +108,7 @@ class TransportLogFilter(logging.Filter):
             if isinstance(record.args, tuple):
                 record.args = tuple(self._plain_url(arg) for arg in record.args)
             message = record.getMessage()
-        except Exception:  # a record that cannot be formatted: show nothing of it
+        except Exception:  # noqa: BLE001 - a record that cannot be formatted: show nothing of it
             message = f"{record.name}: unformattable log record"
         message = _HEADER.sub(self._safe_header, message)
         secrets: list[str | None] = []
@@ -185,10 +186,9 @@ def _bound_stream(stream: object) -> None:
     if callable(read) and not getattr(read, "_scforhis_bounded", False):
         bounded = _bounded_read(read)
         bounded._scforhis_bounded = True  # type: ignore[attr-defined]
-        try:
+        # A stream that takes no attributes is checked between pieces only.
+        with contextlib.suppress(AttributeError):
             stream.read = bounded  # type: ignore[attr-defined]
-        except AttributeError:  # a stream that takes no attributes: checked between pieces only
-            pass
 
 
 def trace_streams(event: str, info: Mapping[str, Any]) -> None:
@@ -246,9 +246,19 @@ def refuse_plain_http_proxy(urls: Iterable[str], trust_env: bool) -> None:
         if parts.scheme != "http":
             continue
         proxy = proxies.get("http") or proxies.get("all")
-        if proxy and not proxy_bypass_environment(parts.hostname or "", proxies):
+        if proxy and not _no_proxy(parts.hostname or "", proxies.get("no", "")):
             raise ConfigurationError(
                 "帳號密碼不可以明文經代理伺服器傳送 / credentials must not travel in plain HTTP "
                 f"through a proxy: the given http_client would send {parts.hostname!r} through "
                 "the environment's HTTP proxy; add it to NO_PROXY or use trust_env=False"
             )
+
+
+def _no_proxy(host: str, no_proxy: str) -> bool:
+    """True when `NO_PROXY` (comma-separated hosts or domains, `*` for all) exempts `host`."""
+    host = host.lower().strip("[]")
+    for entry in (e.strip().lower().lstrip(".") for e in no_proxy.split(",")):
+        entry = entry.split(":")[0] if entry.count(":") == 1 else entry.strip("[]")
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return True
+    return False
