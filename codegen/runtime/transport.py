@@ -128,6 +128,7 @@ class TransportLogFilter(logging.Filter):
 
 LOG_FILTER = TransportLogFilter()
 _filtered: set[str] = set()
+_logger_count = -1
 
 
 def watch_transport_logs(client: _Secrets, bases: Iterable[str]) -> None:
@@ -144,6 +145,11 @@ def watch_transport_logs(client: _Secrets, bases: Iterable[str]) -> None:
 
 def install_log_filter() -> None:
     """Add `LOG_FILTER` to every transport logger that exists and does not have it yet."""
+    global _logger_count
+    count = len(logging.root.manager.loggerDict)
+    if count == _logger_count:  # no logger was made since the last look
+        return
+    _logger_count = count
     names = [
         name
         for name in list(logging.root.manager.loggerDict)
