@@ -221,6 +221,11 @@ class ClientEmitter:
             "success": success,
             "codes": sorted(code.enum.codes) if code and code.enum else [],
             "success_messages": tuple(response.success_messages),
+            "token_shape": response.token_shape,
+            "replies": [
+                (reply.text, reply.contains, reply.outcome, reply.reserved)
+                for reply in response.replies
+            ],
         }
 
     def operation_plan(self, op: Operation) -> OperationPlan:

@@ -218,6 +218,24 @@ class Response:
     kind: str
     fields: tuple[Field, ...]
     success_messages: tuple[str, ...]
+    # The replies whose meaning is known (GetSCDataB's texts): any other text is "unknown".
+    replies: tuple[KnownReply, ...] = ()
+    # The shape of a token answered bare (a regular expression), for GetTokenID.
+    token_shape: str | None = None
+
+
+@dataclass(frozen=True)
+class KnownReply:
+    """A reply text whose meaning is known: the whole `text`, or any text that `contains` a phrase
+    (refusals only: a yes is only ever a known whole text)."""
+
+    outcome: str
+    source: str
+    note: str
+    note_en: str
+    text: str | None = None
+    contains: str | None = None
+    reserved: bool = False
 
 
 @dataclass(frozen=True)
@@ -553,6 +571,8 @@ class _Builder:
                 self.field(k, shared[k], "json") for k in data["response"].get("fields", ())
             ),
             success_messages=tuple(data["response"]["success_messages"]),
+            replies=tuple(KnownReply(**reply) for reply in data["response"].get("replies", ())),
+            token_shape=data["response"].get("token_shape"),
         )
         rules = tuple(
             Rule(

@@ -64,7 +64,7 @@ def test_get_sc_data_b_with_keywords_converts_dates_to_roc(mode: str) -> None:
         func_date=date(2020, 8, 10),
         is_booking=True,
     )
-    assert result == scforhis.EligibilityResult(True, True, ELIGIBLE)
+    assert result == scforhis.EligibilityResult(scforhis.Eligibility.ELIGIBLE, True, ELIGIBLE)
     (request,) = service.calls("GetSCDataB")
     assert dict(request.url.params) == {
         "token": TOKEN,
@@ -307,7 +307,9 @@ def test_a_business_failure_is_a_result_until_raise_for_code(mode: str) -> None:
 
 def test_results_show_ids_in_service_messages_masked() -> None:
     result = scforhis.ApiResult(False, "N", f"{PATIENT_ID} 查無資料", "Update")
-    eligibility = scforhis.EligibilityResult(False, False, f"{PATIENT_ID} 已於他院收案")
+    eligibility = scforhis.EligibilityResult(
+        scforhis.Eligibility.UNKNOWN, False, f"{PATIENT_ID} 已於他院收案"
+    )
     with pytest.raises(scforhis.RejectedError) as caught:
         result.raise_for_code()
     for shown in (repr(result), repr(eligibility), str(caught.value)):
@@ -315,33 +317,47 @@ def test_results_show_ids_in_service_messages_masked() -> None:
     assert result.info.startswith(PATIENT_ID)  # the data itself is kept as the service sent it
 
 
+YES, NO, UNKNOWN = (
+    scforhis.Eligibility.ELIGIBLE,
+    scforhis.Eligibility.NOT_ELIGIBLE,
+    scforhis.Eligibility.UNKNOWN,
+)
 ELIGIBILITY_ANSWERS = [
-    (ELIGIBLE, True, True),
-    ("戒菸治療可收案！！可登錄就醫資料。", True, False),
-    (json.dumps(ELIGIBLE, ensure_ascii=False), True, True),
-    (json.dumps(ELIGIBLE), True, True),
-    (f"\ufeff {ELIGIBLE}\n", True, True),
-    (NOT_ELIGIBLE, False, False),
-    ("本年度療程已達 2 次，無法收案", False, False),
-    ('{"msG_CODE":"N","msG_INFO":"戒菸治療可收案？查無健保資格"}', False, False),
-    ('{"msG_CODE":"Y","msG_INFO":"戒菸治療可收案！！可登錄就醫資料。"}', True, False),
+    (ELIGIBLE, YES, True),
+    ("戒菸治療可收案！！可登錄就醫資料。", YES, False),
+    ("戒菸治療可收案!!可登錄就醫資料。", YES, False),  # half-width marks: the same text
+    (json.dumps(ELIGIBLE, ensure_ascii=False), YES, True),
+    (json.dumps(ELIGIBLE), YES, True),
+    (f"\ufeff {ELIGIBLE}\n", YES, True),
+    (NOT_ELIGIBLE, NO, False),
+    ("個案未滿18歲，非本計畫可收案對象", NO, False),
+    ("個案未滿 18 歲，非本計畫可收案對象", NO, False),
+    ("本年度療程已達 2 次，無法收案", UNKNOWN, False),
+    ("戒菸治療可收案", UNKNOWN, False),  # not a text the spec lists as a yes
+    ("戒菸治療可收案！！可登錄就醫資料。預留收案成功。惟個案已死亡", UNKNOWN, False),
+    ("系統維護中", UNKNOWN, False),
+    ('{"msG_CODE":"N","msG_INFO":"戒菸治療可收案！！可登錄就醫資料。"}', NO, False),
+    ('{"msG_CODE":"Y","msG_INFO":"戒菸治療可收案！！可登錄就醫資料。"}', YES, False),
 ]
 
 
-@pytest.mark.parametrize(("text", "eligible", "reserved"), ELIGIBILITY_ANSWERS)
-def test_eligibility_answers(mode: str, text: str, eligible: bool, reserved: bool) -> None:
+@pytest.mark.parametrize(("text", "outcome", "reserved"), ELIGIBILITY_ANSWERS)
+def test_eligibility_answers(
+    mode: str, text: str, outcome: scforhis.Eligibility, reserved: bool
+) -> None:
     client = open_client(mode, Service(GetSCDataB=httpx.Response(200, text=text)))
     result = client.get_sc_data_b(manual_query())
-    assert (result.eligible, result.reserved) == (eligible, reserved)
+    assert (result.outcome, result.eligible, result.reserved) == (outcome, outcome is YES, reserved)
     assert result.message and not result.message.startswith(('"', "\ufeff"))
 
 
-def test_judge_eligibility_is_conservative() -> None:
-    assert scforhis.judge_eligibility(ELIGIBLE) == (True, True)
-    assert scforhis.judge_eligibility("可 收 案") == (True, False)
-    assert scforhis.judge_eligibility("不可收案") == (False, False)
-    assert scforhis.judge_eligibility("戒菸治療可收案，但不得重複預約") == (False, False)
-    assert scforhis.judge_eligibility("系統維護中") == (False, False)
+def test_judge_eligibility_knows_only_the_listed_yes() -> None:
+    replies = scforhis.operations.GET_SC_DATA_B.response.replies
+    assert scforhis.judge_eligibility(ELIGIBLE, replies) == (YES, True)
+    assert scforhis.judge_eligibility("可 收 案", replies) == (UNKNOWN, False)
+    assert scforhis.judge_eligibility("不可收案", replies) == (NO, False)
+    assert scforhis.judge_eligibility("戒菸治療可收案，但不得重複預約", replies) == (UNKNOWN, False)
+    assert scforhis.judge_eligibility(ELIGIBLE, ()) == (UNKNOWN, False)
 
 
 UNREADABLE = {
@@ -601,8 +617,10 @@ def test_a_certificate_failure_is_not_retried(mode: str) -> None:
 def test_retry_policy_delays() -> None:
     policy = scforhis.RetryPolicy(retries=5, backoff=0.5, max_backoff=3)
     assert [policy.delay(n) for n in range(1, 6)] == [0.5, 1.0, 2.0, 3.0, 3.0]
-    assert policy.delay(1, "2") == 2.0 and policy.delay(1, "120") == 3.0
-    assert policy.delay(2, "Wed, 21 Oct 2015 07:28:00 GMT") == 1.0
+    # Retry-After is honoured in full, never capped by the backoff's maximum.
+    assert policy.delay(1, "2") == 2.0 and policy.delay(1, "120") == 120.0
+    assert policy.delay(2, "Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past
+    assert policy.delay(2, "soon") == 1.0
     with pytest.raises(scforhis.ConfigurationError):
         scforhis.RetryPolicy(retries=-1)
 

@@ -30,8 +30,10 @@ if TYPE_CHECKING:
         ProtocolError,
         RejectedError,
         RequestTimeoutError,
+        RetryLaterError,
         ScForHisError,
         TransportError,
+        UnencodableError,
         ValidationError,
     )
     from .issues import FieldInfo, Issue, ValidationResult
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
         YesNo,
     )
     from .operations import RECORD_KEY
-    from .responses import ApiResult, EligibilityResult, Token, judge_eligibility
+    from .responses import ApiResult, Eligibility, EligibilityResult, Token, judge_eligibility
     from .validators import (
         OPERATION_NAMES,
         VALIDATORS,
@@ -81,8 +83,10 @@ _EXPORTS = {
     "ProtocolError": "errors",
     "RejectedError": "errors",
     "RequestTimeoutError": "errors",
+    "RetryLaterError": "errors",
     "ScForHisError": "errors",
     "TransportError": "errors",
+    "UnencodableError": "errors",
     "ValidationError": "errors",
     "FieldInfo": "issues",
     "Issue": "issues",
@@ -104,6 +108,7 @@ _EXPORTS = {
     "UpdateRequest": "models",
     "DeleteRequest": "models",
     "ApiResult": "responses",
+    "Eligibility": "responses",
     "EligibilityResult": "responses",
     "Token": "responses",
     "judge_eligibility": "responses",
@@ -155,6 +160,7 @@ __all__ = [
     "CureType",
     "CureWeek",
     "DeleteRequest",
+    "Eligibility",
     "EligibilityResult",
     "FieldInfo",
     "GetSCDataBRequest",
@@ -167,6 +173,7 @@ __all__ = [
     "Record",
     "RejectedError",
     "RequestTimeoutError",
+    "RetryLaterError",
     "RetryPolicy",
     "SaveRequest",
     "ScForHisError",
@@ -176,6 +183,7 @@ __all__ = [
     "SmokeNoGp",
     "Token",
     "TransportError",
+    "UnencodableError",
     "UpdateRequest",
     "ValidationError",
     "ValidationResult",

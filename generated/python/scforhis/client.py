@@ -91,8 +91,10 @@ class Client(SyncClientBase):
 
         Give the query as a `GetSCDataBRequest` or a mapping, or as keyword arguments (which win).
         The token is the client's own; left out, these come from the client's settings:
-        hosp_id, hosp_seq_no. Returns `EligibilityResult(eligible, reserved, message)`; the service's answer reads like
-        「戒菸治療可收案！！可登錄就醫資料。預留收案成功」.
+        hosp_id, hosp_seq_no. Returns `EligibilityResult(outcome, reserved, message)`: `eligible` is True
+        only for a reply the spec lists as a yes, such as
+        「戒菸治療可收案！！可登錄就醫資料。預留收案成功」; a text the spec does not
+        list is `Eligibility.UNKNOWN`, never a yes.
 
         Retried with backoff on connection failures, timeouts and 5xx answers.
         """
@@ -185,8 +187,10 @@ class AsyncClient(AsyncClientBase):
 
         Give the query as a `GetSCDataBRequest` or a mapping, or as keyword arguments (which win).
         The token is the client's own; left out, these come from the client's settings:
-        hosp_id, hosp_seq_no. Returns `EligibilityResult(eligible, reserved, message)`; the service's answer reads like
-        「戒菸治療可收案！！可登錄就醫資料。預留收案成功」.
+        hosp_id, hosp_seq_no. Returns `EligibilityResult(outcome, reserved, message)`: `eligible` is True
+        only for a reply the spec lists as a yes, such as
+        「戒菸治療可收案！！可登錄就醫資料。預留收案成功」; a text the spec does not
+        list is `Eligibility.UNKNOWN`, never a yes.
 
         Retried with backoff on connection failures, timeouts and 5xx answers.
         """

@@ -12,7 +12,7 @@ Each setting is taken from the client's argument, else its environment variable,
 | `password` (密碼) | `SCFORHIS_PASSWORD` | none |
 | `hosp_id` (醫事機構代碼) | `SCFORHIS_HOSP_ID` | none |
 | `hosp_seq_no` (分院識別號) | `SCFORHIS_HOSP_SEQ_NO` | none |
-| `timeout` (seconds) | `SCFORHIS_TIMEOUT` | 30 |
+| `timeout` (seconds one attempt may take in all) | `SCFORHIS_TIMEOUT` | 30 |
 | `verify` (TLS verification) | `SCFORHIS_VERIFY` (true/false) | true |
 | `verify` as a CA bundle path | `SCFORHIS_CA_BUNDLE` | none |
 | `token_max_age` (seconds) | `SCFORHIS_TOKEN_MAX_AGE` | 900 |
@@ -32,6 +32,8 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import urlsplit
 
@@ -59,34 +61,59 @@ _FALSE = frozenset({"0", "false", "no", "off"})
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How idempotent calls are retried: `retries` extra attempts, delays doubling from `backoff`.
+    """How idempotent calls are retried: `retries` extra attempts, delays doubling from `backoff`
+    up to `max_backoff`.
 
-    A `Retry-After` answer header (in seconds) replaces the computed delay, capped at `max_backoff`.
+    A `Retry-After` answer header (seconds or an HTTP date) replaces the computed delay and is
+    honoured in full: the client never retries earlier than it asks. When it asks for more than
+    `max_wait` seconds, the client does not wait: it raises `RetryLaterError`, which says when.
     """
 
     retries: int = 2
     backoff: float = 0.5
     max_backoff: float = 8.0
+    max_wait: float = 60.0
 
     def __post_init__(self) -> None:
-        numbers = (self.retries, self.backoff, self.max_backoff)
+        numbers = (self.retries, self.backoff, self.max_backoff, self.max_wait)
         if not all(math.isfinite(number) for number in numbers):
             raise ConfigurationError(
                 "重試次數與間隔須為有限的數字 / retries and backoff must be finite"
             )
-        if self.retries < 0 or self.backoff < 0 or self.max_backoff < 0:
+        if min(numbers) < 0:
             raise ConfigurationError(
                 "重試次數與間隔不可為負數 / retries and backoff must not be negative"
             )
 
     def delay(self, attempt: int, retry_after: str | None = None) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        if retry_after is not None:
-            try:
-                return min(max(float(retry_after), 0.0), self.max_backoff)
-            except ValueError:
-                pass
+        """Seconds to wait after failed attempt number `attempt` (1-based): what `Retry-After`
+        asks for (uncapped), else the backoff."""
+        asked = parse_retry_after(retry_after)
+        if asked is not None:
+            return asked
         return min(self.backoff * 2.0 ** (attempt - 1), self.max_backoff)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a `Retry-After` header asks to wait (delta-seconds or an HTTP date); None when
+    absent or unreadable. A date in the past asks for 0."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    return max((when - now).total_seconds(), 0.0)
 
 
 @dataclass(frozen=True, repr=False)

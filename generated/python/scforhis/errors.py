@@ -4,11 +4,16 @@
     ScForHisError                    anything the client raises on purpose
     ├── ConfigurationError           a setting is missing or unsafe (also a ValueError)
     ├── ValidationError              the record is invalid; nothing was sent (`.result`)
+    ├── UnencodableError             a value cannot be sent as UTF-8 (a lone surrogate);
+    │                                nothing was sent (`.field`; also a ValueError)
     ├── TransportError               no usable answer arrived (`.sent`: may it have arrived?)
-    │   ├── RequestTimeoutError      connect, write, read or pool timeout
+    │   ├── RequestTimeoutError      connect, write or read timeout, or the attempt's deadline
     │   └── ConnectionFailedError    refused, reset, dropped, TLS failure
     ├── HTTPStatusError              the service answered 3xx, 4xx or 5xx (`.status_code`)
-    ├── ProtocolError                an answer that cannot be read (`.text`, redacted)
+    │   └── RetryLaterError          it asked to wait longer than the client waits
+    │                                (`.retry_after` seconds, `.retry_at`); not retried early
+    ├── ProtocolError                an answer that cannot be read (`.text`, redacted), or
+    │                                larger than the client reads (64 KiB)
     ├── RejectedError                the service said no: MSG_CODE N from `raise_for_code()`,
     │                                a failed login, a token refused even when fresh
     └── OutcomeUnknownError          a Save may or may not have been stored (`.cause`)
@@ -38,6 +43,8 @@ Messages never contain the account, the password or a token, and show national I
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from .issues import ValidationResult
 
 
@@ -63,6 +70,20 @@ class ValidationError(ScForHisError):
         self.result = result
 
 
+class UnencodableError(ScForHisError, ValueError):
+    """A value holds a character that cannot be sent as UTF-8 (a lone surrogate such as
+    `"\\ud800"`); nothing was sent. `.field` names the field (its value is not shown)."""
+
+    def __init__(self, operation: str, field: str) -> None:
+        super().__init__(
+            f"{operation} 的欄位 {field} 含無法以 UTF-8 傳送的字元（單獨的代理字元），未送出 / "
+            f"{operation}: field {field} holds a character that cannot be sent as UTF-8 "
+            "(a lone surrogate); nothing was sent",
+            operation,
+        )
+        self.field = field
+
+
 class TransportError(ScForHisError):
     """No usable answer arrived. `.sent` is False when the request certainly never left."""
 
@@ -85,6 +106,25 @@ class HTTPStatusError(ScForHisError):
     def __init__(self, message: str, operation: str = "", *, status_code: int) -> None:
         super().__init__(message, operation)
         self.status_code = status_code
+
+
+class RetryLaterError(HTTPStatusError):
+    """The service answered 429 or 5xx with a `Retry-After` longer than the client waits by itself
+    (`RetryPolicy.max_wait`), or retries ran out: try again no earlier than `.retry_at` (UTC),
+    `.retry_after` seconds after the answer."""
+
+    def __init__(
+        self,
+        message: str,
+        operation: str = "",
+        *,
+        status_code: int,
+        retry_after: float,
+        retry_at: datetime,
+    ) -> None:
+        super().__init__(message, operation, status_code=status_code)
+        self.retry_after = retry_after
+        self.retry_at = retry_at
 
 
 class ProtocolError(ScForHisError):

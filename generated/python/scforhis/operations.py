@@ -9,7 +9,7 @@ accepts in any letter case, its validator and the shape of its answer.
 from __future__ import annotations
 
 from . import wire
-from .responses import ResponseShape
+from .responses import KnownReply, ResponseShape
 from .validators import (
     validate_delete,
     validate_get_sc_data_b,
@@ -50,6 +50,7 @@ GET_TOKEN_ID = OperationSpec(
         success="Y",
         codes=frozenset(["N", "Y"]),
         success_messages=("登入成功",),
+        token_shape="(?=[^0-9]*[0-9])(?=[^a-z]*[a-z])(?=[^A-Z]*[A-Z])[A-Za-z0-9+/_-]{20,1024}={0,2}",
     ),
     idempotent=True,
     needs_token=False,
@@ -97,6 +98,31 @@ GET_SC_DATA_B = OperationSpec(
         success="Y",
         codes=frozenset(["N", "Y"]),
         success_messages=("戒菸治療可收案！！可登錄就醫資料。預留收案成功",),
+        replies=(
+            KnownReply(
+                text="戒菸治療可收案！！可登錄就醫資料。預留收案成功",
+                contains=None,
+                outcome="eligible",
+                reserved=True,
+            ),
+            KnownReply(
+                text="戒菸治療可收案！！可登錄就醫資料。",
+                contains=None,
+                outcome="eligible",
+                reserved=False,
+            ),
+            KnownReply(
+                text="個案未滿18歲，非本計畫可收案對象",
+                contains=None,
+                outcome="not_eligible",
+                reserved=False,
+            ),
+            KnownReply(
+                text=None, contains="非本計畫可收案對象", outcome="not_eligible", reserved=False
+            ),
+            KnownReply(text=None, contains="不可收案", outcome="not_eligible", reserved=False),
+            KnownReply(text=None, contains="token", outcome="token_refused", reserved=False),
+        ),
     ),
     idempotent=True,
     needs_token=True,

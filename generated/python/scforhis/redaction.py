@@ -1,24 +1,56 @@
 # Copied by `make generate` from codegen/runtime/redaction.py; edit it there.
 """Keeping secrets out of what people read: logs, exception messages, reprs.
 
-Known secret values (account, password, token) are replaced outright; values of secret-named
-fields in JSON or a query string are hidden whatever they hold; anything shaped like a Taiwan ID
-number is masked (`A12****789`); long texts are cut short.
+Known secret values (account, password, token) are replaced outright, in every form a service or a
+gateway may echo them: plain, URL-encoded once or twice (`%26pwd%3D...`, `%2526pwd%253D...`),
+JSON-escaped, as HTML entities. Values of secret-named fields in JSON or a query string are hidden
+whatever they hold; anything shaped like a Taiwan ID number is masked (`A12****789`); long texts
+are cut short.
+
+The text is first decoded (percent escapes, HTML entities, JSON escapes, repeatedly), so that an
+encoded secret, field name or ID number reads as itself before the patterns run: what people see is
+the decoded text, redacted. A text still encoded after a few rounds is hostile or broken; its
+remaining escapes are hidden as a whole. At most `SCAN_LIMIT` characters are ever looked at.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus, unquote
 
 from .idnumbers import mask_id
 
 HIDDEN = "******"
+# No text longer than this is scanned: the reply cap (64 KiB) bounds what arrives, this bounds
+# every other text (an exception's message, a log line).
+SCAN_LIMIT = 64 * 1024
 
-# A national ID or resident certificate number inside longer text, in either letter case.
-_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z][12ABCDabcd89][0-9]{8}(?![0-9A-Za-z])")
+# A national ID or resident certificate number inside longer text, in either letter case; an
+# escape just before it (`%3D`, `\u003d`, `\n`) does not hide it.
+_ID_LIKE = re.compile(
+    r"(?:(?<![0-9A-Za-z])|(?<=%[0-9A-Fa-f]{2})|(?<=\\u[0-9A-Fa-f]{4})|(?<=\\[nrtbf]))"
+    r"[A-Za-z][12ABCDabcd89][0-9]{8}(?![0-9A-Za-z])"
+)
 # The shortest secret replaced by value: shorter ones would garble innocent text.
 _MIN_SECRET = 3
+# Decoding rounds before a text that is still encoded is treated as hostile.
+_DECODE_ROUNDS = 6
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_JSON_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|[\"\\/bfnrt])")
+_JSON_SIMPLE = {
+    '"': '"',
+    "\\": "\\",
+    "/": "/",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+}
+_ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
 
 
 def _names(names: Iterable[str]) -> str:
@@ -31,10 +63,59 @@ def secret_patterns(names: Iterable[str]) -> tuple[re.Pattern[str], re.Pattern[s
     if not alternatives:
         return None
     json_field = re.compile(
-        rf'(["\']?(?:{alternatives})["\']?\s*:\s*)("(?:[^"\\]|\\.)*"|[^,;}}\s]+)', re.IGNORECASE
+        rf'(["\']?(?<![0-9A-Za-z_])(?:{alternatives})["\']?\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,;}}\s]+)',
+        re.IGNORECASE,
     )
-    query_field = re.compile(rf"((?<![0-9A-Za-z_])(?:{alternatives})=)[^&\s#]*", re.IGNORECASE)
+    query_field = re.compile(
+        rf"((?<![0-9A-Za-z_])(?:{alternatives})\s*=)[^&\s#'\"<>]*", re.IGNORECASE
+    )
     return json_field, query_field
+
+
+def _json_unescape(match: re.Match[str]) -> str:
+    escape = match.group(1)
+    if escape[0] == "u":
+        return chr(int(escape[1:], 16))
+    return _JSON_SIMPLE[escape]
+
+
+def _decode_once(text: str) -> str:
+    if "%" in text:
+        text = unquote(text, errors="replace")
+    if "&" in text:
+        # Only complete entities: `html.unescape` alone would read `&not=` in a query as `¬=`.
+        text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
+    if "\\" in text:
+        text = _JSON_ESCAPE.sub(_json_unescape, text)
+    return text
+
+
+def decoded(text: str) -> str:
+    """`text` with percent escapes, HTML entities and JSON escapes decoded, repeatedly.
+
+    Escapes that remain after a few rounds (a text encoded over and over) are replaced by `HIDDEN`:
+    nothing encoded more deeply than that is shown.
+    """
+    for _ in range(_DECODE_ROUNDS):
+        plain = _decode_once(text)
+        if plain == text:
+            return text
+        text = plain
+    if _decode_once(text) == text:
+        return text
+    text = _PERCENT.sub(HIDDEN, text)
+    text = _ENTITY.sub(HIDDEN, text)
+    return _JSON_ESCAPE.sub(HIDDEN, text)
+
+
+def secret_forms(secret: str) -> set[str]:
+    """The forms in which `secret` may be echoed: plain, URL-encoded once or twice (with `%20` or
+    `+` for a space), JSON-escaped (with or without `\\u` escapes), HTML-escaped."""
+    once = {quote(secret, safe=""), quote_plus(secret, safe="")}
+    forms = {secret, *once, *(quote(form, safe="") for form in once)}
+    forms |= {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    forms |= {html.escape(secret), html.escape(secret, quote=False)}
+    return forms
 
 
 def redact(
@@ -43,17 +124,33 @@ def redact(
     patterns: tuple[re.Pattern[str], re.Pattern[str]] | None = None,
     limit: int = 300,
 ) -> str:
-    """`text` with secrets hidden, ID numbers masked, and at most `limit` characters."""
-    for secret in sorted({s for s in secrets if s and len(s) >= _MIN_SECRET}, key=len)[::-1]:
-        text = text.replace(secret, HIDDEN)
+    """`text` decoded, with secrets hidden, ID numbers masked, and at most `limit` characters."""
+    cut = len(text) > SCAN_LIMIT
+    text = text[:SCAN_LIMIT]
+    known = sorted({s for s in secrets if s and len(s) >= _MIN_SECRET}, key=len, reverse=True)
+    forms = sorted({form for s in known for form in secret_forms(s)}, key=len, reverse=True)
+    # Encoded forms first, on the text as it came (decoding `+` would change a token's own `+`),
+    # then the plain values once more on the decoded text.
+    text = _replace_all(text, forms)
+    text = _replace_all(decoded(text), known)
     if patterns is not None:
         json_field, query_field = patterns
         text = json_field.sub(lambda m: f'{m.group(1)}"{HIDDEN}"', text)
         text = query_field.sub(lambda m: m.group(1) + HIDDEN, text)
     text = _ID_LIKE.sub(lambda m: mask_id(m.group()), text)
+    if cut:
+        # The scan stopped inside the text: what follows may begin a secret cut in two.
+        text = text[: max(len(text) - 256, 0)] + "..."
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return text
+
+
+def _replace_all(text: str, values: list[str]) -> str:
+    if not values:
+        return text
+    alternatives = re.compile("|".join(re.escape(value) for value in values), re.IGNORECASE)
+    return alternatives.sub(HIDDEN, text)
 
 
 def shown_value(value: object, sensitive: str | None) -> str:

@@ -4,17 +4,23 @@
 The JSON operations answer an object with an outcome code and a message. Seen and tolerated:
 a JSON object; a JSON string that holds the JSON once more; the manual's GetTokenID variant with a
 `;` between members (`{"MSG_CODE":"Y","MSG_INFO":"登入成功";"TOKENID": "..."}`); the code spelled
-`msG_CODE` (the serializer's), `msg_CODE` (Update's example) or `MSG_CODE` (GetTokenID's). Names
-are matched ignoring case. GetSCDataB answers plain text (or the text as a quoted JSON string),
-read by `judge_eligibility`, the one function that interprets it.
+`msG_CODE` (the serializer's), `msg_CODE` (Update's example) or `MSG_CODE` (GetTokenID's); a bare
+token (text or a JSON string) of the manual's token's shape, as a .NET action typed `string` may
+answer. Names are matched ignoring case.
+
+GetSCDataB answers plain text (or the text as a quoted JSON string), read by `judge_eligibility`
+against the replies the spec lists (`ResponseShape.replies`): a yes only for a whole text listed as
+one, a no for a listed refusal, and `Eligibility.UNKNOWN` for any other text, never a yes.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from .errors import ProtocolError, RejectedError
 from .issues import Issue
@@ -22,13 +28,29 @@ from .redaction import redact
 
 Redactor = Callable[[str], str]
 
-# GetSCDataB's free text. Eligible: it says 可收案 and nothing negates it; when in doubt, not
-# eligible (the message is always kept for a person to read). Reserved: it says 預留收案成功.
-ELIGIBLE_MARK = "可收案"
-NEGATIONS = ("不可", "無法", "不能", "不得", "不符")
+# The manual's success text ends with this sentence when the patient was reserved (isBooking=true).
 RESERVED_MARK = "預留收案成功"
-# A GetSCDataB answer that mentions the token, and is not a yes, blames the token.
-TOKEN_MARK = "token"
+
+
+class Eligibility(StrEnum):
+    """What a GetSCDataB reply means."""
+
+    ELIGIBLE = "eligible"  # a known yes: the patient may be taken on
+    NOT_ELIGIBLE = "not_eligible"  # a known refusal
+    UNKNOWN = "unknown"  # a text the spec does not list: read it, never take it as a yes
+    TOKEN_REFUSED = "token_refused"  # the token was refused (the client renews it once)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownReply:
+    """A reply whose meaning the spec records: the whole `text`, or (refusals only) any text that
+    `contains` a phrase. Compared ignoring white space, letter case and width (NFKC)."""
+
+    text: str | None
+    contains: str | None
+    outcome: str
+    reserved: bool = False
+
 
 # Members of an object written loosely: `"name": "value"` or `"name": bare`, any separator.
 _LOOSE_MEMBER = re.compile(r'"([^"\\]+)"\s*:\s*("(?:[^"\\]|\\.)*"|[^,;}\s]+)')
@@ -49,6 +71,10 @@ class ResponseShape:
     success: str = ""
     codes: frozenset[str] = frozenset()
     success_messages: tuple[str, ...] = ()
+    # A token answered bare is read when it fully matches this (GetTokenID only).
+    token_shape: str | None = None
+    # The texts whose meaning is known (GetSCDataB only).
+    replies: tuple[KnownReply, ...] = ()
 
 
 @dataclass(frozen=True, repr=False)
@@ -56,6 +82,9 @@ class ApiResult:
     """The outcome of Save, Update or Delete. `ok` is False for a business failure (code N).
 
     `warnings` are the validator's remarks on the record that was sent (policy rules, unknown names).
+    `may_have_succeeded_earlier` is True for an N answered to a retry after an attempt that may have
+    reached the service (a dropped connection, a timeout, a 5xx): a Delete answered "not found"
+    then may have deleted the visit the first time.
     """
 
     ok: bool
@@ -63,19 +92,27 @@ class ApiResult:
     info: str
     operation: str = ""
     warnings: tuple[Issue, ...] = field(default=(), repr=False)
+    may_have_succeeded_earlier: bool = False
+
+    EARLIER_NOTE = (
+        "先前的嘗試可能已送達並成功（例如已刪除）/ an earlier attempt may have reached the "
+        "service and succeeded (a Delete answered 'not found' may have deleted it the first time)"
+    )
 
     def __repr__(self) -> str:
         # The service's message could quote a patient's ID: shown masked.
+        earlier = ", may_have_succeeded_earlier=True" if self.may_have_succeeded_earlier else ""
         return (
             f"ApiResult(ok={self.ok!r}, code={self.code!r}, info={redact(self.info)!r}, "
-            f"operation={self.operation!r})"
+            f"operation={self.operation!r}{earlier})"
         )
 
     def raise_for_code(self) -> ApiResult:
         """Return the result when it succeeded; raise `RejectedError` for code N."""
         if not self.ok:
+            earlier = f" ({self.EARLIER_NOTE})" if self.may_have_succeeded_earlier else ""
             raise RejectedError(
-                f"{self.operation} 失敗 / {self.operation} was rejected: MSG_CODE={self.code} {redact(self.info)}",
+                f"{self.operation} 失敗 / {self.operation} was rejected: MSG_CODE={self.code} {redact(self.info)}{earlier}",
                 self.operation,
                 code=self.code,
                 info=self.info,
@@ -85,17 +122,23 @@ class ApiResult:
 
 @dataclass(frozen=True, repr=False)
 class EligibilityResult:
-    """GetSCDataB's answer: may the patient be taken on (`eligible`), was the case reserved
-    for this institution (`reserved`), and the service's own words (`message`)."""
+    """GetSCDataB's answer: what it means (`outcome`: eligible, not eligible or unknown), whether
+    the case was reserved for this institution (`reserved`), and the service's own words
+    (`message`). `eligible` is True only for a reply the spec lists as a yes."""
 
-    eligible: bool
+    outcome: Eligibility
     reserved: bool
     message: str
     warnings: tuple[Issue, ...] = field(default=(), repr=False)
 
+    @property
+    def eligible(self) -> bool:
+        """True only for a known yes: never for an unknown text."""
+        return self.outcome is Eligibility.ELIGIBLE
+
     def __repr__(self) -> str:
         return (
-            f"EligibilityResult(eligible={self.eligible!r}, reserved={self.reserved!r}, "
+            f"EligibilityResult(outcome={self.outcome.value!r}, reserved={self.reserved!r}, "
             f"message={redact(self.message)!r})"
         )
 
@@ -114,20 +157,30 @@ class Token:
     __str__ = __repr__
 
 
-def judge_eligibility(message: str) -> tuple[bool, bool]:
-    """(eligible, reserved) from GetSCDataB's text, e.g. 「戒菸治療可收案！！可登錄就醫資料。預留收案成功」.
+def _compact(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
-    Eligible when the text says 可收案 and none of 不可, 無法, 不能, 不得, 不符 appears anywhere in
-    it: a text that negates anything is read as a no. Reserved when it says 預留收案成功.
+
+def judge_eligibility(message: str, replies: tuple[KnownReply, ...]) -> tuple[Eligibility, bool]:
+    """(outcome, reserved) of GetSCDataB's text, from the known `replies` (the spec's).
+
+    A whole listed text gives its outcome; else the first listed phrase a refusal `contains`;
+    else `Eligibility.UNKNOWN`. Texts are compared ignoring white space, case and width.
     """
-    compact = "".join(message.split())
-    eligible = ELIGIBLE_MARK in compact and not any(word in compact for word in NEGATIONS)
-    return eligible, RESERVED_MARK in compact
-
-
-def token_rejected(message: str) -> bool:
-    """True when a GetSCDataB answer blames the token (it mentions it and is not a yes)."""
-    return TOKEN_MARK in message.lower() and not judge_eligibility(message)[0]
+    compact = _compact(message)
+    for reply in replies:
+        if reply.text is not None and _compact(reply.text) == compact:
+            return Eligibility(reply.outcome), reply.reserved
+    for reply in replies:
+        # A phrase never makes a yes (the spec's schema allows phrases for refusals only).
+        phrase = reply.contains
+        if (
+            phrase is not None
+            and reply.outcome != Eligibility.ELIGIBLE
+            and _compact(phrase) in compact
+        ):
+            return Eligibility(reply.outcome), False
+    return Eligibility.UNKNOWN, False
 
 
 def decode_body(text: str) -> object:
@@ -169,8 +222,21 @@ def fold(body: Mapping[object, object]) -> dict[str, object]:
 
 
 def _protocol(
-    operation: str, reason: str, reason_en: str, text: str, redact: Redactor
+    operation: str,
+    reason: str,
+    reason_en: str,
+    text: str,
+    redact: Redactor,
+    quoted: bool = True,
 ) -> ProtocolError:
+    if not quoted:
+        # The answer may be a secret itself (a bare token of another shape): described, not shown.
+        shown = f"[{len(text)} 個字元未顯示 / {len(text)} characters not shown]"
+        return ProtocolError(
+            f"{operation} 的回應無法解讀（{reason}）/ cannot read the {operation} answer ({reason_en}): {shown}",
+            operation,
+            text=shown,
+        )
     shown = redact(text)
     return ProtocolError(
         f"{operation} 的回應無法解讀（{reason}）/ cannot read the {operation} answer ({reason_en}): {shown!r}",
@@ -183,23 +249,37 @@ def read_outcome(
     operation: str, shape: ResponseShape, text: str, redact: Redactor
 ) -> tuple[bool, str, str, dict[str, object]]:
     """(ok, code, info, members) of a JSON answer; `ProtocolError` when it cannot be read."""
+    quoted = shape.token is None  # an answer that carries a token is never quoted
     body = decode_body(text)
     if not isinstance(body, dict):
         reason = ("空白", "empty") if not text.strip() else ("不是 JSON 物件", "not a JSON object")
-        raise _protocol(operation, *reason, text, redact)
+        raise _protocol(operation, *reason, text, redact, quoted)
     members = fold(body)
     code = members.get(shape.code or "")
     if not isinstance(code, str) or code.strip().upper() not in shape.codes:
-        raise _protocol(operation, "缺少處理結果代碼", "no valid MSG_CODE", text, redact)
+        raise _protocol(operation, "缺少處理結果代碼", "no valid MSG_CODE", text, redact, quoted)
     info = members.get(shape.info or "")
     code = code.strip().upper()
     return code == shape.success, code, str(info) if info is not None else "", members
+
+
+def bare_token(shape: ResponseShape, text: str) -> str | None:
+    """The token of an answer that is the token alone (text or a JSON string) of the token's shape."""
+    if shape.token_shape is None:
+        return None
+    body = decode_body(text)
+    if isinstance(body, str) and re.fullmatch(shape.token_shape, body):
+        return body
+    return None
 
 
 def read_token(
     operation: str, shape: ResponseShape, text: str, redact: Redactor, now: float
 ) -> Token:
     """The token of a GetTokenID answer; `RejectedError` for a failed login."""
+    bare = bare_token(shape, text)
+    if bare is not None:
+        return Token(bare, now)
     ok, code, info, members = read_outcome(operation, shape, text, redact)
     if not ok:
         raise RejectedError(
@@ -210,7 +290,9 @@ def read_token(
         )
     value = members.get(shape.token or "")
     if not isinstance(value, str) or not value.strip():
-        raise _protocol(operation, "成功但沒有 TokenID", "success without a token", text, redact)
+        raise _protocol(
+            operation, "成功但沒有 TokenID", "success without a token", text, redact, False
+        )
     return Token(value.strip(), now, info)
 
 
@@ -258,5 +340,8 @@ def read_eligibility(
 ) -> EligibilityResult:
     """The `EligibilityResult` of a GetSCDataB answer."""
     message, refused = read_message(operation, shape, text, redact)
-    eligible, reserved = judge_eligibility(message)
-    return EligibilityResult(eligible and not refused, reserved and not refused, message, warnings)
+    outcome, reserved = judge_eligibility(message, shape.replies)
+    if refused and outcome is Eligibility.ELIGIBLE:
+        # An object whose code says no, whatever its text: a no, never a yes.
+        outcome, reserved = Eligibility.NOT_ELIGIBLE, False
+    return EligibilityResult(outcome, reserved, message, warnings)

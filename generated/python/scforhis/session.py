@@ -17,30 +17,39 @@ older than `Settings.token_max_age`, and renewed once when the service refuses i
 or an answer that blames the token); a fresh token refused again raises `RejectedError`. Save,
 Update and Delete send the account and password in their body, as the manual shows, and no token.
 
-Logging (`logging.getLogger("scforhis")`): one INFO line per call with the operation, HTTP status,
-elapsed time and MSG_CODE (WARNING when the call failed); retries and validation warnings at DEBUG.
-Nothing logged carries the account, password or token, nor a patient's ID. httpx logs each request
-URL at INFO, query string included (GetTokenID's holds the password, GetSCDataB's the token and the
-patient's ID): the clients add a filter to the `httpx` logger that drops the query string from
-URLs of the configured services.
+Retry-After (on 429 and 5xx) is honoured in full; when it asks for longer than
+`RetryPolicy.max_wait`, or retries have run out, `RetryLaterError` says when to try again.
+
+Bounded work (`scforhis.reading`): each attempt reads at most 64 KiB of reply (after
+decompression) and ends by one overall deadline, the `timeout` setting; a larger 2xx reply is a
+`ProtocolError` (an `OutcomeUnknownError` for Save).
+
+Logging (`logging.getLogger("scforhis")`, with a `NullHandler`): one INFO line per call with the
+operation, HTTP status, elapsed time and MSG_CODE (WARNING when the call failed, with the status
+it got); retries and validation warnings at DEBUG. Nothing logged carries the account, password or
+token, nor a patient's ID; the transport's own loggers (httpx, httpcore) are filtered as
+`scforhis.transport` describes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
+import re
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar, Unpack
 
 import httpx
 
-from .config import Settings, SettingsOptions, load_settings
+from .config import Settings, SettingsOptions, load_settings, parse_retry_after
 from .errors import (
     ConfigurationError,
     ConnectionFailedError,
@@ -49,24 +58,47 @@ from .errors import (
     ProtocolError,
     RejectedError,
     RequestTimeoutError,
+    RetryLaterError,
     ScForHisError,
     TransportError,
+    UnencodableError,
     ValidationError,
 )
 from .issues import Issue
+from .reading import (
+    ACCEPT_ENCODING,
+    MAX_REPLY_BYTES,
+    BodyReader,
+    Reply,
+    ReplyError,
+    decode_text,
+)
 from .redaction import redact, secret_patterns
 from .responses import (
     ApiResult,
+    Eligibility,
     EligibilityResult,
     Token,
     read_eligibility,
     read_result,
     read_token,
-    token_rejected,
+)
+from .transport import (
+    ATTEMPT_DEADLINE,
+    DeadlinePassed,
+    async_direct_mounts,
+    direct_mounts,
+    install_log_filter,
+    refuse_plain_http_proxy,
+    remaining,
+    trace_streams,
+    watch_transport_logs,
 )
 from .wire import OperationSpec, build_payload, is_record
 
 log = logging.getLogger("scforhis")
+# Applications that configure no logging get no stray lines from the library.
+log.addHandler(logging.NullHandler())
 
 # Failures before the request could leave: safe to retry for every operation.
 _NOT_SENT: tuple[type[Exception], ...] = (
@@ -87,9 +119,18 @@ _RETRYABLE: tuple[type[Exception], ...] = (
 _TOKEN_STATUSES = frozenset({401, 403})
 # Stands for the token while a record is validated: the client supplies the token after that.
 _TOKEN_PLACEHOLDER = "-"
-_HEADERS = {"Accept": "application/json, text/plain", "User-Agent": "scforhis-python"}
+_HEADERS = {
+    "Accept": "application/json, text/plain",
+    "Accept-Encoding": ACCEPT_ENCODING,
+    "User-Agent": "scforhis-python",
+}
 _JSON = {"Content-Type": "application/json; charset=utf-8"}
 _T = TypeVar("_T")
+# Idempotent calls share a pool of kept-alive connections. A Save always goes on a new one: a
+# pooled connection the server closed while idle (IIS does, after its idle timeout) fails the
+# request only after it was written, when a Save can no longer be resent.
+_POOLED = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+_NOT_POOLED = httpx.Limits(max_connections=100, max_keepalive_connections=0)
 
 
 class _Renew:
@@ -109,40 +150,32 @@ class Prepared:
     secrets: tuple[str, ...]
 
 
-class _HttpxUrlFilter(logging.Filter):
-    """Drops the query string from the URLs that httpx logs, for the services' base URLs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.bases: set[str] = set()
-
-    def _watched(self, url: httpx.URL) -> bool:
-        text = str(url)
-        return bool(url.query) and any(text.startswith(base) for base in self.bases)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and any(
-            isinstance(arg, httpx.URL) and self._watched(arg) for arg in args
-        ):
-            record.args = tuple(
-                f"{arg.copy_with(query=None)}?[redacted]"
-                if isinstance(arg, httpx.URL) and self._watched(arg)
-                else arg
-                for arg in args
-            )
-        return True
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
-_URL_FILTER = _HttpxUrlFilter()
+def _as_transport_error(error: Exception, request: httpx.Request) -> httpx.RequestError:
+    """The attempt's own failures as the httpx errors the retry decisions know."""
+    if isinstance(error, DeadlinePassed | TimeoutError):
+        return httpx.ReadTimeout("the attempt's overall deadline passed", request=request)
+    return httpx.DecodingError(str(error), request=request)
 
 
-def _watch_httpx_urls(settings: Settings) -> None:
-    for service in ("query", "upload"):
-        _URL_FILTER.bases.add(str(httpx.URL(settings.base_url(service))).rstrip("/"))
-    logger = logging.getLogger("httpx")
-    if _URL_FILTER not in logger.filters:
-        logger.addFilter(_URL_FILTER)
+def _reader(response: httpx.Response) -> tuple[BodyReader, tuple[bytes, ...]]:
+    """A reader for the reply's body, and the body itself when the transport gave it whole.
+
+    A transport that builds its reply in memory (`httpx.MockTransport`, tests) hands it over
+    already read and decoded; a network transport streams it, still encoded.
+    """
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        return BodyReader(response.headers.get("content-encoding")), ()
+    return BodyReader(None), (content,)
 
 
 def _tls_failure(error: BaseException) -> bool:
@@ -187,7 +220,7 @@ class ClientCore:
         self._token: Token | None = None
         self._clock: Callable[[], float] = time.monotonic
         self._patterns = secret_patterns(self._secret_names)
-        _watch_httpx_urls(self.settings)
+        watch_transport_logs(self, self._base_urls())
         if self.settings.verify is False:
             log.warning("TLS verification is off (verify=False); use it only against a sandbox")
 
@@ -197,6 +230,44 @@ class ClientCore:
             f"<{type(self).__name__} query_url={s.query_url!r} upload_url={s.upload_url!r} "
             f"hosp_id={s.hosp_id!r} hosp_seq_no={s.hosp_seq_no!r}>"
         )
+
+    def _base_urls(self) -> tuple[str, ...]:
+        return tuple(self.settings.base_url(service) for service in ("query", "upload"))
+
+    def log_secrets(self) -> tuple[str | None, ...]:
+        """The secrets the transport's log filter hides for this client."""
+        token = self._token.value if self._token is not None else None
+        return (self.settings.account, self.settings.password, token)
+
+    def log_patterns(self) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+        """The secret-field patterns of this client's spec, for the transport's log filter."""
+        return self._patterns
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        """One TLS context for all the client's transports (loading the CAs once)."""
+        verify = self.settings.ssl_verify()
+        if isinstance(verify, ssl.SSLContext):
+            return verify
+        return httpx.create_ssl_context(verify=verify)
+
+    def _timeout(self, configured: httpx.Timeout) -> httpx.Timeout:
+        """The transport's timeouts, none longer than the attempt's deadline."""
+        limit = self.settings.timeout
+
+        def bounded(value: float | None) -> float:
+            return limit if value is None else min(value, limit)
+
+        return httpx.Timeout(
+            connect=bounded(configured.connect),
+            read=bounded(configured.read),
+            write=bounded(configured.write),
+            pool=bounded(configured.pool),
+        )
+
+    def _reply(self, response: httpx.Response, reader: BodyReader) -> Reply:
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        text = decode_text(reader.body(), headers.get("content-type"))
+        return Reply(response.status_code, response.reason_phrase, headers, text, reader.oversize)
 
     # -- building ---------------------------------------------------------------------------
 
@@ -252,6 +323,9 @@ class ClientCore:
             # not bind, so the value goes under both and arrives whichever it binds.
             if item.also_as is not None and item.wire in payload:
                 payload[item.also_as] = payload[item.wire]
+        for name, value in payload.items():
+            if isinstance(value, str) and not _encodable(value):
+                raise UnencodableError(op.name, name)
         url = self.settings.url(op.service, op.path)
         if op.input == "query":
             params = {
@@ -313,36 +387,49 @@ class ClientCore:
             return delay
         raise mapped from error
 
-    def _after_response(
-        self, prepared: Prepared, response: httpx.Response, attempt: int
-    ) -> float | None:
+    def _after_response(self, prepared: Prepared, reply: Reply, attempt: int) -> float | None:
         """None to read the answer, a delay to try again; raises for an answer not worth reading."""
-        op, status = prepared.operation, response.status_code
+        op, status = prepared.operation, reply.status_code
         if 200 <= status < 300 or (op.needs_token and status in _TOKEN_STATUSES):
             return None
-        excerpt = self._redact(response.text, prepared.secrets)
-        error = HTTPStatusError(
-            f"{op.name}: HTTP {status} {response.reason_phrase}"
+        excerpt = self._redact(reply.text, prepared.secrets)
+        message = (
+            f"{op.name}: HTTP {status} {self._redact(reply.reason_phrase)}"
             + (" (redirects are not followed)" if 300 <= status < 400 else "")
-            + (f": {excerpt!r}" if excerpt else ""),
-            op.name,
-            status_code=status,
+            + (f": {excerpt!r}" if excerpt else "")
         )
+        error = HTTPStatusError(message, op.name, status_code=status)
         if status >= 500 and not op.idempotent:
             raise OutcomeUnknownError(op.name, error)
+        if status < 500 and status != 429:
+            raise error
         retry = self.settings.retry
-        if (status >= 500 or status == 429) and attempt <= retry.retries:
-            delay = retry.delay(attempt, response.headers.get("Retry-After"))
-            log.debug(
-                "%s: HTTP %d on attempt %d; retrying in %.2fs", op.name, status, attempt, delay
+        asked = parse_retry_after(reply.header("Retry-After"))
+        if asked is not None and (asked > retry.max_wait or attempt > retry.retries):
+            retry_at = datetime.now(UTC) + timedelta(seconds=asked)
+            raise RetryLaterError(
+                f"{message}; 服務要求 {asked:.0f} 秒後再試（{retry_at:%Y-%m-%d %H:%M:%S} UTC 以後），"
+                f"未提前重試 / the service asks to retry after {asked:.0f} s (at "
+                f"{retry_at:%Y-%m-%d %H:%M:%S} UTC or later); not retried early",
+                op.name,
+                status_code=status,
+                retry_after=asked,
+                retry_at=retry_at,
             )
-            return delay
-        raise error
+        if attempt > retry.retries:
+            raise error
+        delay = asked if asked is not None else retry.delay(attempt)
+        log.debug("%s: HTTP %d on attempt %d; retrying in %.2fs", op.name, status, attempt, delay)
+        return delay
 
     # -- reading ------------------------------------------------------------------------------
 
-    def _read(self, prepared: Prepared, response: httpx.Response) -> object:
-        """The result of an answer, or `_RENEW` when it refused the token."""
+    def _read(self, prepared: Prepared, reply: Reply, sent_before: bool) -> object:
+        """The result of an answer, or `_RENEW` when it refused the token.
+
+        `sent_before`: an earlier attempt may have reached the service (its N may be the echo of
+        a first attempt that succeeded).
+        """
         op = prepared.operation
 
         def redact_text(text: str) -> str:
@@ -350,20 +437,29 @@ class ClientCore:
 
         shape = op.response
         try:
+            if op.needs_token and reply.status_code in _TOKEN_STATUSES:
+                return _RENEW
+            if reply.oversize:
+                raise ProtocolError(
+                    f"{op.name} 的回應超過 {MAX_REPLY_BYTES // 1024} KiB，未讀完 / the {op.name} "
+                    f"answer is larger than {MAX_REPLY_BYTES // 1024} KiB and was not read",
+                    op.name,
+                )
             if shape.token is not None:
-                token = read_token(op.name, shape, response.text, redact_text, self._clock())
+                token = read_token(op.name, shape, reply.text, redact_text, self._clock())
                 self._token = token
                 return token
             if shape.kind == "text":
-                if op.needs_token and response.status_code in _TOKEN_STATUSES:
-                    return _RENEW
                 result = read_eligibility(
-                    op.name, shape, response.text, redact_text, prepared.warnings
+                    op.name, shape, reply.text, redact_text, prepared.warnings
                 )
-                if op.needs_token and token_rejected(result.message):
+                if op.needs_token and result.outcome is Eligibility.TOKEN_REFUSED:
                     return _RENEW
                 return result
-            return read_result(op.name, shape, response.text, redact_text, prepared.warnings)
+            outcome = read_result(op.name, shape, reply.text, redact_text, prepared.warnings)
+            if sent_before and not outcome.ok:
+                outcome = dataclasses.replace(outcome, may_have_succeeded_earlier=True)
+            return outcome
         except ProtocolError as error:
             if not op.idempotent:
                 raise OutcomeUnknownError(op.name, error) from None
@@ -398,7 +494,7 @@ class ClientCore:
         elif isinstance(outcome, Token):
             code = op.response.success
         elif isinstance(outcome, EligibilityResult):
-            more = f" eligible={outcome.eligible} reserved={outcome.reserved}"
+            more = f" outcome={outcome.outcome.value} reserved={outcome.reserved}"
         log.info(
             "%s status=%s elapsed=%.3fs MSG_CODE=%s%s",
             op.name,
@@ -418,6 +514,8 @@ class ClientCore:
         self, op: OperationSpec, started: float, status: int | None, error: ScForHisError
     ) -> None:
         elapsed = self._clock() - started
+        if status is None:
+            status = getattr(error, "status_code", None)
         code = (error.code or "-") if isinstance(error, RejectedError) else "-"
         log.warning(
             "%s failed status=%s elapsed=%.3fs MSG_CODE=%s error=%s",
@@ -460,18 +558,30 @@ class SyncClientBase(ClientCore):
             )
         self._lock = threading.Lock()
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
-            transport=transport,
-            verify=self.settings.ssl_verify(),
-            timeout=self.settings.timeout,
-            follow_redirects=False,
-            headers=_HEADERS,
-        )
+        if http_client is not None:
+            refuse_plain_http_proxy(self._base_urls(), http_client.trust_env)
+            self._http = self._fresh = http_client
+        else:
+            verify = self._ssl_context()
+
+            def client(limits: httpx.Limits) -> httpx.Client:
+                return httpx.Client(
+                    transport=transport,
+                    mounts=direct_mounts(self._base_urls(), transport, verify, limits),
+                    verify=verify,
+                    timeout=self.settings.timeout,
+                    limits=limits,
+                    follow_redirects=False,
+                    headers=_HEADERS,
+                )
+
+            self._http, self._fresh = client(_POOLED), client(_NOT_POOLED)
 
     def close(self) -> None:
-        """Close the httpx client if the client created it."""
+        """Close the httpx clients if the client created them."""
         if self._owns_http:
             self._http.close()
+            self._fresh.close()
 
     def __enter__(self) -> Self:
         return self
@@ -484,20 +594,49 @@ class SyncClientBase(ClientCore):
     ) -> None:
         self.close()
 
-    def _send(self, prepared: Prepared, token: Token | None) -> httpx.Response:
+    def _attempt(self, arguments: dict[str, Any], fresh: bool) -> Reply:
+        """One request and at most `MAX_REPLY_BYTES` of its reply, within the attempt's deadline.
+
+        `fresh`: on a new connection (see `_NOT_POOLED`).
+        """
+        deadline = time.monotonic() + self.settings.timeout
+        install_log_filter()
+        http = self._fresh if fresh else self._http
+        request = http.build_request(**arguments, timeout=self._timeout(http.timeout))
+        request.extensions["trace"] = trace_streams
+        bound = ATTEMPT_DEADLINE.set(deadline)
+        try:
+            response = http.send(request, stream=True, follow_redirects=False)
+            try:
+                reader, held = _reader(response)
+                for chunk in held or response.iter_raw():
+                    if not reader.feed(chunk):
+                        break  # the rest is never read: closing drops the connection
+                    remaining(deadline)
+                return self._reply(response, reader)
+            finally:
+                response.close()
+        except (DeadlinePassed, ReplyError) as error:
+            raise _as_transport_error(error, request) from None
+        finally:
+            ATTEMPT_DEADLINE.reset(bound)
+
+    def _send(self, prepared: Prepared, token: Token | None) -> tuple[Reply, bool]:
+        """The reply worth reading, and whether an earlier attempt may have reached the service."""
         arguments = self._request(prepared, token)
-        attempt = 0
+        attempt, sent_before = 0, False
         while True:
             attempt += 1
             try:
-                request = self._http.build_request(**arguments)
-                response = self._http.send(request, follow_redirects=False)
+                reply = self._attempt(arguments, not prepared.operation.idempotent)
             except httpx.RequestError as error:
                 time.sleep(self._after_error(prepared, error, attempt))
+                sent_before = sent_before or not isinstance(error, _NOT_SENT)
                 continue
-            delay = self._after_response(prepared, response, attempt)
+            delay = self._after_response(prepared, reply, attempt)
             if delay is None:
-                return response
+                return reply, sent_before
+            sent_before = sent_before or reply.status_code >= 500
             time.sleep(delay)
 
     def _call(self, op: OperationSpec, records: tuple[object, ...], validate: bool) -> object:
@@ -507,9 +646,9 @@ class SyncClientBase(ClientCore):
             stale: Token | None = None
             for _ in range(2 if op.needs_token else 1):
                 token = self._ensure_token(stale) if op.needs_token else None
-                response = self._send(prepared, token)
-                status = response.status_code
-                outcome = self._read(prepared, response)
+                reply, sent_before = self._send(prepared, token)
+                status = reply.status_code
+                outcome = self._read(prepared, reply, sent_before)
                 if outcome is not _RENEW:
                     self._log_done(op, started, status, outcome)
                     return outcome
@@ -561,18 +700,30 @@ class AsyncClientBase(ClientCore):
             )
         self._lock = asyncio.Lock()
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            transport=transport,
-            verify=self.settings.ssl_verify(),
-            timeout=self.settings.timeout,
-            follow_redirects=False,
-            headers=_HEADERS,
-        )
+        if http_client is not None:
+            refuse_plain_http_proxy(self._base_urls(), http_client.trust_env)
+            self._http = self._fresh = http_client
+        else:
+            verify = self._ssl_context()
+
+            def client(limits: httpx.Limits) -> httpx.AsyncClient:
+                return httpx.AsyncClient(
+                    transport=transport,
+                    mounts=async_direct_mounts(self._base_urls(), transport, verify, limits),
+                    verify=verify,
+                    timeout=self.settings.timeout,
+                    limits=limits,
+                    follow_redirects=False,
+                    headers=_HEADERS,
+                )
+
+            self._http, self._fresh = client(_POOLED), client(_NOT_POOLED)
 
     async def aclose(self) -> None:
-        """Close the httpx client if the client created it."""
+        """Close the httpx clients if the client created them."""
         if self._owns_http:
             await self._http.aclose()
+            await self._fresh.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -585,20 +736,47 @@ class AsyncClientBase(ClientCore):
     ) -> None:
         await self.aclose()
 
-    async def _send(self, prepared: Prepared, token: Token | None) -> httpx.Response:
+    async def _attempt(self, arguments: dict[str, Any], fresh: bool) -> Reply:
+        """One request and at most `MAX_REPLY_BYTES` of its reply, within the attempt's deadline.
+
+        `fresh`: on a new connection (see `_NOT_POOLED`).
+        """
+        install_log_filter()
+        http = self._fresh if fresh else self._http
+        request = http.build_request(**arguments, timeout=self._timeout(http.timeout))
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                response = await http.send(request, stream=True, follow_redirects=False)
+                try:
+                    reader, held = _reader(response)
+                    if held:
+                        reader.feed(held[0])
+                    else:
+                        async for chunk in response.aiter_raw():
+                            if not reader.feed(chunk):
+                                break  # the rest is never read: closing drops the connection
+                    return self._reply(response, reader)
+                finally:
+                    await response.aclose()
+        except (TimeoutError, ReplyError) as error:
+            raise _as_transport_error(error, request) from None
+
+    async def _send(self, prepared: Prepared, token: Token | None) -> tuple[Reply, bool]:
+        """The reply worth reading, and whether an earlier attempt may have reached the service."""
         arguments = self._request(prepared, token)
-        attempt = 0
+        attempt, sent_before = 0, False
         while True:
             attempt += 1
             try:
-                request = self._http.build_request(**arguments)
-                response = await self._http.send(request, follow_redirects=False)
+                reply = await self._attempt(arguments, not prepared.operation.idempotent)
             except httpx.RequestError as error:
                 await asyncio.sleep(self._after_error(prepared, error, attempt))
+                sent_before = sent_before or not isinstance(error, _NOT_SENT)
                 continue
-            delay = self._after_response(prepared, response, attempt)
+            delay = self._after_response(prepared, reply, attempt)
             if delay is None:
-                return response
+                return reply, sent_before
+            sent_before = sent_before or reply.status_code >= 500
             await asyncio.sleep(delay)
 
     async def _call(self, op: OperationSpec, records: tuple[object, ...], validate: bool) -> object:
@@ -608,9 +786,9 @@ class AsyncClientBase(ClientCore):
             stale: Token | None = None
             for _ in range(2 if op.needs_token else 1):
                 token = await self._ensure_token(stale) if op.needs_token else None
-                response = await self._send(prepared, token)
-                status = response.status_code
-                outcome = self._read(prepared, response)
+                reply, sent_before = await self._send(prepared, token)
+                status = reply.status_code
+                outcome = self._read(prepared, reply, sent_before)
                 if outcome is not _RENEW:
                     self._log_done(op, started, status, outcome)
                     return outcome

@@ -1,0 +1,110 @@
+"""Reading replies with bounded work (`scforhis.reading`) and the transport's log filter
+(`scforhis.transport`), unit by unit."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import zlib
+
+import pytest
+import scforhis
+from hypothesis import given
+from hypothesis import strategies as st
+from scforhis.reading import MAX_REPLY_BYTES, BodyReader, ReplyError, decode_text
+from scforhis.transport import LOG_FILTER, install_log_filter
+
+TEXT = "戒菸治療可收案！！可登錄就醫資料。"
+
+
+def _deflate(data: bytes, wbits: int) -> bytes:
+    compressor = zlib.compressobj(wbits=wbits)
+    return compressor.compress(data) + compressor.flush()
+
+
+def _read(encoding: str | None, body: bytes, piece: int = 7) -> BodyReader:
+    reader = BodyReader(encoding)
+    for start in range(0, len(body), piece):
+        if not reader.feed(body[start : start + piece]):
+            break
+    return reader
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        (None, TEXT.encode()),
+        ("identity", TEXT.encode()),
+        ("gzip", gzip.compress(TEXT.encode())),
+        ("x-gzip", gzip.compress(TEXT.encode())),
+        ("deflate", _deflate(TEXT.encode(), zlib.MAX_WBITS)),
+        ("deflate", _deflate(TEXT.encode(), -zlib.MAX_WBITS)),  # raw, as IIS sends it
+        ("GZIP ", gzip.compress(TEXT.encode())),
+    ],
+)
+def test_a_body_in_every_encoding_the_client_asks_for(encoding: str | None, body: bytes) -> None:
+    reader = _read(encoding, body)
+    assert decode_text(reader.body(), "text/plain") == TEXT and not reader.oversize
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip, gzip", "compress"])
+def test_an_encoding_not_asked_for_is_a_reply_error(encoding: str) -> None:
+    with pytest.raises(ReplyError):
+        BodyReader(encoding)
+
+
+def test_a_broken_or_cut_compressed_body_is_a_reply_error() -> None:
+    with pytest.raises(ReplyError):
+        _read("gzip", b"not gzip at all").body()
+    with pytest.raises(ReplyError):
+        _read("gzip", gzip.compress(TEXT.encode() * 50)[:40]).body()
+
+
+@given(size=st.integers(0, 3 * MAX_REPLY_BYTES), encoding=st.sampled_from([None, "gzip"]))
+def test_never_more_than_the_cap_is_kept(size: int, encoding: str | None) -> None:
+    body = b"a" * size
+    reader = _read(encoding, gzip.compress(body) if encoding else body, piece=50_000)
+    kept = reader.body()
+    assert kept == body[:MAX_REPLY_BYTES]
+    assert reader.oversize == (size > MAX_REPLY_BYTES)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "text"),
+    [
+        (TEXT.encode(), "text/plain; charset=big5", TEXT),  # UTF-8 whatever the header says
+        (TEXT.encode(), "text/plain; charset=iso-8859-1", TEXT),
+        (b"\xef\xbb\xbf" + TEXT.encode(), None, TEXT),
+        (TEXT.encode("big5"), "text/plain; charset=big5", TEXT),  # not UTF-8: the header's
+        (TEXT.encode("big5"), "text/plain; charset=no-such", None),
+        (TEXT.encode()[:-1], "text/plain", TEXT[:-1] + "\ufffd"),  # cut inside a character
+    ],
+)
+def test_text_is_utf8_first(body: bytes, content_type: str | None, text: str | None) -> None:
+    decoded = decode_text(body, content_type)
+    if text is None:
+        assert "\ufffd" in decoded
+    else:
+        assert decoded == text
+
+
+def test_the_log_filter_reaches_loggers_made_later(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("httpcore.made_later_for_a_test")
+    assert LOG_FILTER not in logger.filters
+    install_log_filter()
+    assert LOG_FILTER in logger.filters
+    with caplog.at_level(logging.DEBUG, logger="httpcore.made_later_for_a_test"):
+        logger.debug(
+            "receive_response_headers.complete return_value=%r",
+            (b"HTTP/1.1", 302, b"Found", [(b"Location", b"/x?pwd=secret1"), (b"Server", b"IIS")]),
+        )
+    (record,) = caplog.records
+    assert "secret1" not in record.getMessage()
+    assert "(b'Location', b'[redacted]')" in record.getMessage()
+    assert "(b'Server', b'IIS')" in record.getMessage()
+
+
+def test_the_library_logs_nothing_without_configuration() -> None:
+    logger = logging.getLogger("scforhis")
+    scforhis.Client(base_url="http://127.0.0.1:1/api", env={}).close()
+    assert any(isinstance(h, logging.NullHandler) for h in logger.handlers)
