@@ -50,6 +50,7 @@ RUNTIME_MODULES = (
     "__main__",
     "sandbox_app",
     "sandbox_config",
+    "sandbox_guard",
     "sandbox_rules",
     "sandbox_service",
     "sandbox_store",

@@ -29,11 +29,16 @@ class FieldInfo:
         if self.sensitive == "secret":
             return "******"
         if self.sensitive == "national_id":
-            if len(value) <= ECHO_LENGTH:
-                return printable(mask_id(value))
-            # Too long to be an ID: its first three characters, as a masked ID shows them.
-            return f"{printable(value[:3])}****…({len(value)} 字元 characters)"
+            return masked(value)
         return echo(value)
+
+
+def masked(value: str) -> str:
+    """An ID number as a person may see it (`A12****789`); a value too long to be one shows
+    its first three characters, as a masked ID does, and its length."""
+    if len(value) <= ECHO_LENGTH:
+        return printable(mask_id(value))
+    return f"{printable(value[:3])}****…({len(value)} 字元 characters)"
 
 
 class Issue(NamedTuple):
