@@ -212,7 +212,12 @@ def emit_docs(spec: Spec) -> dict[str, str]:
          "evidence": cell(f"{SEVERITY_WORDS[f.evidence.severity]}，{evidence_words(f.evidence)}") if f.evidence else ""}
         for f in spec.formats.values()
     ]  # fmt: skip
-    context: dict[str, Any] = {"spec": spec, "formats": formats}
+    encoding = spec.api.text_encoding
+    context: dict[str, Any] = {
+        "spec": spec,
+        "formats": formats,
+        "encoding": f"{SEVERITY_WORDS[encoding.severity]}，{evidence_words(encoding)}",
+    }
     files["docs/index.md"] = render_template("docs/index.md.j2", **context)
     files["docs/errata.md"] = render_template("docs/errata.md.j2", **context)
     return files

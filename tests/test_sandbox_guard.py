@@ -24,9 +24,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from scforhis import sandbox_guard as guard
 from scforhis.sandbox_app import SandboxThread
 from scforhis.sandbox_config import Limits, SandboxConfigError, config_from_mapping
-from scforhis import sandbox_guard as guard
 from scforhis.sandbox_guard import RepeatFilter, connection_cap
 
 from tests.conftest import ROOT
@@ -187,9 +187,10 @@ def test_a_request_head_must_arrive_within_its_deadline(tmp_path: Path) -> None:
 
 def test_a_body_must_arrive_within_its_deadline(tmp_path: Path) -> None:
     limits = Limits(body_timeout=0.3)
-    with SandboxThread(config(limits=limits), tmp_path / "s.db") as server, connect(
-        server.port
-    ) as slow:
+    with (
+        SandboxThread(config(limits=limits), tmp_path / "s.db") as server,
+        connect(server.port) as slow,
+    ):
         slow.sendall(
             b"POST /Save HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b"Content-Length: 100\r\nConnection: close\r\n\r\n{"

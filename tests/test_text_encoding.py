@@ -132,7 +132,10 @@ def test_secrets_and_ids_stay_hidden_in_encoding_errors() -> None:
     texts = " ".join(i.message + i.message_en for i in result.errors)
     assert {i.field for i in encoding_errors(result)} == {"password", "id"}
     assert "s3cret" not in texts and "2345678" not in texts
-    assert "第 7 個字元是單獨的代理字元 U+D800" in texts and "character 10 is a lone surrogate, U+DFFF" in texts
+    assert (
+        "第 7 個字元是單獨的代理字元 U+D800" in texts
+        and "character 10 is a lone surrogate, U+DFFF" in texts
+    )
 
 
 def test_a_mapping_that_is_not_a_dict_and_strict_mode_report_the_same_error() -> None:

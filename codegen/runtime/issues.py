@@ -380,11 +380,16 @@ def _surrogate_words(text: str) -> tuple[str, str]:
     """Which character of `text` is its first lone surrogate, in zh-TW and English."""
     at = surrogate_at(text)
     point = f"U+{ord(text[at]):04X}"
-    return f"第 {at + 1} 個字元是單獨的代理字元 {point}", f"character {at + 1} is a lone surrogate, {point}"
+    return (
+        f"第 {at + 1} 個字元是單獨的代理字元 {point}",
+        f"character {at + 1} is a lone surrogate, {point}",
+    )
 
 
 _CANNOT_SEND = "UTF-8 無法編碼：服務以 UTF-8 讀取請求，這筆資料送不出去"
-_CANNOT_SEND_EN = "which UTF-8 cannot encode: the service reads requests as UTF-8, so this one cannot be sent"
+_CANNOT_SEND_EN = (
+    "which UTF-8 cannot encode: the service reads requests as UTF-8, so this one cannot be sent"
+)
 
 
 def unencodable(info: FieldInfo, value: object, evidence: str) -> Issue:

@@ -231,7 +231,6 @@ class _Reader:
             seed=seed,
         )
 
-
     def limits(self, data: object) -> Limits:
         if not isinstance(data, dict):
             self.problems.append("limits: 須為表格 (must be a table)")

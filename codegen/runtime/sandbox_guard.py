@@ -94,9 +94,7 @@ class GuardedProtocol(H11Protocol):
         if len(open_) <= self.max_connections:
             return True  # the excess is already closing
         idle = [
-            c
-            for c in open_
-            if c is not self and isinstance(c, GuardedProtocol) and c.waiting()
+            c for c in open_ if c is not self and isinstance(c, GuardedProtocol) and c.waiting()
         ]
         if not idle:
             return False

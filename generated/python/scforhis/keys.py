@@ -14,6 +14,7 @@ request unsendable, and is an error.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from collections.abc import Mapping
 from typing import Any
@@ -65,10 +66,8 @@ def unknown_name(key: str, folded: Mapping[str, str], labels: Mapping[str, str])
 def _forget_oldest(table: dict[Any, Any]) -> None:
     """Drop the oldest entry of `table`; another thread may have changed it meanwhile, which
     only means a warning is computed again."""
-    try:
+    with contextlib.suppress(KeyError, RuntimeError, StopIteration):
         del table[next(iter(table))]
-    except (KeyError, RuntimeError, StopIteration):
-        pass
 
 
 def _unknown(key: str, suggestion: str | None, labels: Mapping[str, str]) -> Issue:
