@@ -222,7 +222,13 @@ def emit_docs(spec: Spec) -> dict[str, str]:
         for op in spec.operations if op.input != "query"
         for rule in conditional_rules(op.fields)
     ]  # fmt: skip
-    context: dict[str, Any] = {"spec": spec, "formats": formats, "generator_rules": generator_rules}
+    encoding = spec.api.text_encoding
+    context: dict[str, Any] = {
+        "spec": spec,
+        "formats": formats,
+        "generator_rules": generator_rules,
+        "encoding": f"{SEVERITY_WORDS[encoding.severity]}，{evidence_words(encoding)}",
+    }
     files["docs/index.md"] = render_template("docs/index.md.j2", **context)
     files["docs/errata.md"] = render_template("docs/errata.md.j2", **context)
     return files

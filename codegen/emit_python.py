@@ -17,6 +17,7 @@ from .inline import SharedCall, inline_check, share_calls
 from .model import Condition, Enum, Evidence, Field, Operation, Rule, SoftRange, Spec
 from .naming import constant_name
 from .patterns import (
+    admits_any_character,
     character_run,
     fast_range,
     implies,
@@ -51,10 +52,12 @@ RUNTIME_MODULES = (
     "__main__",
     "sandbox_app",
     "sandbox_config",
+    "sandbox_guard",
     "sandbox_rules",
     "sandbox_service",
     "sandbox_store",
     "sandbox_tokens",
+    "text",
 )
 
 # How generated code parses a valid value of each kind, for rules that need it.
@@ -116,6 +119,9 @@ class FieldPlan:
     advice_covers: bool = False
     # The advice tests joined with `and`, for the fast path.
     advice_test: str = ""
+    # The fast path's test may pass a string holding a lone surrogate (free text, a pattern
+    # with `.` or `[^...]`): it then tests for one too.
+    admits_surrogates: bool = False
 
 
 @dataclass
@@ -324,6 +330,7 @@ class PythonEmitter:
             hard = "" if fmt.kind == "text" else value_pattern(field) or ""
             plan.advice_covers = any(implies(a.pattern, hard, fmt.max_length) for a in field.advice)
             plan.advice_test = " and ".join(a["test"] for a in plan.advice)
+        plan.admits_surrogates = self._admits_surrogates(field, plan)
         for dependent in field.depends:
             plan.depends.append(
                 {
@@ -335,6 +342,30 @@ class PythonEmitter:
                 }
             )
         return plan
+
+    @staticmethod
+    def _admits_surrogates(field: Field, plan: FieldPlan) -> bool:
+        """True when the fast path's test may pass a string holding a lone surrogate.
+
+        The test is the value's own check (unless the advice covers it) and the advice's; it
+        refuses surrogates when any of these does. Code sets, number tables, ID checksums,
+        date parsers and character runs (`isascii`) refuse them; free text and patterns that
+        may match any character (`admits_any_character`) do not.
+        """
+        fmt = field.format
+        if field.enum is not None or plan.const is not None:
+            return False
+        own: bool
+        if fmt is None or fmt.kind == "text":
+            own = True
+        elif plan.checksum or plan.run is not None or plan.parser_checks_shape:
+            own = False
+        else:
+            own = admits_any_character(value_pattern(field))
+        advice = [a.pattern for a in field.advice]
+        if plan.advice_covers:
+            return all(admits_any_character(p) for p in advice)
+        return own and all(admits_any_character(p) for p in advice)
 
     def number_plan(self, plan: FieldPlan, field: Field) -> None:
         """Bounds, plausible range and the fast look-up table of a number field."""
@@ -514,6 +545,7 @@ class PythonEmitter:
             constants=self.constants.items,
             score_functions=score_functions,
             has_ftnd=ftnd is not None,
+            encoding_evidence=self.spec.api.text_encoding.kind,
             key_names=dict(sorted(self.key_names.items())),
             imports={
                 module: sorted(name for m, name in self.imports if m == module)

@@ -396,6 +396,11 @@ class Api:
     description: str
     description_en: str
     revisions: tuple[Revision, ...]
+    # Why every text of a request must be encodable as UTF-8 (the validator's `encoding` check;
+    # specs of older manuals may leave it out, and have it as the manual's Content-Type).
+    text_encoding: Evidence = Evidence(
+        "manual", "Content-Type: application/json", "Content-Type: application/json"
+    )
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
 
@@ -653,6 +658,7 @@ class _Builder:
                 description=api.get("description", ""),
                 description_en=api.get("description_en", ""),
                 revisions=revisions,
+                text_encoding=evidence(api.get("text_encoding")) or Api.text_encoding,
                 raw=api,
             ),
             services=tuple(self.services.values()),

@@ -39,6 +39,16 @@ def value_pattern(field: Field) -> str | None:
     return fmt.pattern
 
 
+def admits_any_character(pattern: str | None) -> bool:
+    r"""True unless `pattern` surely matches only characters it lists: it has no `.`, no
+    negated class `[^...]` and no negated escape (`\S`, `\W`, `\D`, `\P`). Conservative: a
+    pattern this cannot judge counts as admitting anything (None, for free text, too)."""
+    if pattern is None:
+        return True
+    rest = re.sub(r"\\[^SWDP]", "", pattern)  # escaped characters stand for themselves
+    return "." in rest or "[^" in rest or "\\" in rest
+
+
 def fast_range(field: Field) -> tuple[float, float]:
     """The numbers a field takes without any finding: its range, narrowed to the plausible one.
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .idnumbers import mask_id
+from .text import ECHO_LENGTH, echo, printable, surrogate_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,12 +24,21 @@ class FieldInfo:
     sensitive: str | None = None
 
     def shown(self, value: str) -> str:
-        """The value as a person may see it: hidden for secrets, masked for ID numbers."""
+        """The value as a person may see it: hidden for secrets, masked for ID numbers, cut
+        short when long (`text.echo`)."""
         if self.sensitive == "secret":
             return "******"
         if self.sensitive == "national_id":
-            return mask_id(value)
-        return value if len(value) <= 40 else value[:37] + "..."
+            return masked(value)
+        return echo(value)
+
+
+def masked(value: str) -> str:
+    """An ID number as a person may see it (`A12****789`); a value too long to be one shows
+    its first three characters, as a masked ID does, and its length."""
+    if len(value) <= ECHO_LENGTH:
+        return printable(mask_id(value))
+    return f"{printable(value[:3])}****…({len(value)} 字元 characters)"
 
 
 class Issue(NamedTuple):
@@ -36,8 +46,8 @@ class Issue(NamedTuple):
 
     `code` is stable for programs: required, missing, blank, type, enum, pattern, length,
     alias_only, alias_differs,
-    checksum, date, range, count, cross_field, policy, unknown_field, duplicate_field, payload,
-    operation. `severity` follows `evidence`, which says why the finding holds: `manual` (the
+    checksum, date, range, count, cross_field, policy, unknown_field, duplicate_field, encoding,
+    payload, operation. `severity` follows `evidence`, which says why the finding holds: `manual` (the
     manual says so) and `storage` (a known column cannot hold the value) make errors, since the
     service refuses them; `programme` (the programme's rules) and `plausibility` (judgement)
     make warnings. A named tuple (immutable, and the cheapest object to build) because invalid
@@ -334,8 +344,8 @@ def bad_date(info: FieldInfo, value: str) -> Issue:
     return _issue(
         info,
         "date",
-        f"「{info.label}」不是存在的日期（{value}）",
-        f"{info.label_en} is not a real calendar date ({value})",
+        f"「{info.label}」不是存在的日期（{info.shown(value)}）",
+        f"{info.label_en} is not a real calendar date ({info.shown(value)})",
     )
 
 
@@ -343,6 +353,7 @@ def out_of_range(info: FieldInfo, value: str, bounds: Bounds) -> Issue:
     """A number outside the field's range: one the column cannot hold (an error) or one
     outside the plausible range (a warning, with the hint that says why)."""
     low, high = f"{bounds.low:g}", f"{bounds.high:g}"
+    value = info.shown(value)
     severity = severity_of(bounds.evidence)
     if severity == "error":
         return _issue(
@@ -362,6 +373,54 @@ def out_of_range(info: FieldInfo, value: str, bounds: Bounds) -> Issue:
         f"{info.label_en} value {value} is outside the usual {low} to {high}{hint_en}",
         severity,
         bounds.evidence,
+    )
+
+
+def _surrogate_words(text: str) -> tuple[str, str]:
+    """Which character of `text` is its first lone surrogate, in zh-TW and English."""
+    at = surrogate_at(text)
+    point = f"U+{ord(text[at]):04X}"
+    return (
+        f"第 {at + 1} 個字元是單獨的代理字元 {point}",
+        f"character {at + 1} is a lone surrogate, {point}",
+    )
+
+
+_CANNOT_SEND = "UTF-8 無法編碼：服務以 UTF-8 讀取請求，這筆資料送不出去"
+_CANNOT_SEND_EN = (
+    "which UTF-8 cannot encode: the service reads requests as UTF-8, so this one cannot be sent"
+)
+
+
+def unencodable(info: FieldInfo, value: object, evidence: str) -> Issue:
+    """The value holds a lone surrogate (U+D800 to U+DFFF), which UTF-8 cannot encode: the
+    request cannot be sent, and the service could not read it (`text` says why). `value` is a
+    string, or a list or object (of an unknown field) holding one somewhere."""
+    name, name_en = info.label or info.wire, info.label_en or info.wire
+    if isinstance(value, str) and surrogate_at(value) >= 0:
+        where, where_en = _surrogate_words(value)
+        shown = info.shown(value)
+        message = f"「{name}」{where}（收到「{shown}」），{_CANNOT_SEND}，請重新輸入這個值"
+        message_en = f"{name_en}: {where_en} (got {shown!r}), {_CANNOT_SEND_EN}; enter it again"
+    else:
+        message = f"「{name}」的值含單獨的代理字元（U+D800–U+DFFF），{_CANNOT_SEND}"
+        message_en = f"{name_en} holds a lone surrogate (U+D800 to U+DFFF), {_CANNOT_SEND_EN}"
+    return _issue(info, "encoding", message, message_en, severity_of(evidence), evidence)
+
+
+def unencodable_name(name: str, evidence: str) -> Issue:
+    """A field name holding a lone surrogate: the request cannot be sent (see `unencodable`)."""
+    shown = echo(name)
+    where, where_en = _surrogate_words(name)
+    return Issue(
+        shown,
+        "",
+        "encoding",
+        f"欄位名稱「{shown}」{where}，{_CANNOT_SEND}",
+        f"The field name {shown!r}: {where_en}, {_CANNOT_SEND_EN}",
+        severity_of(evidence),
+        None,
+        evidence,
     )
 
 

@@ -69,6 +69,9 @@ _SUBSETS = (1, 2, 4, 3, 5, 6, 7)
 _SPACES_ONLY = (2,)
 # A longer suggestion is left out: a hint is for a value typed by hand.
 _LONGEST_SUGGESTION = 200
+# Nor is a value this long searched for one (each cleaning copies it: a 10 MB value would cost
+# more than a whole export's valid records).
+_LONGEST_TYPED = 1000
 # An advice pattern of n digits exactly, whose values a spreadsheet may have shortened.
 _FIXED_DIGITS = re.compile(r"\^?(?:\[0-9\]|\\d)\{([0-9]+)\}\$?")
 
@@ -123,6 +126,8 @@ def find_fix(
 ) -> Fix | None:
     """The value to write instead of `value`: `value` cleaned (NFKC, stripped, upper-cased, the
     fewest of these first) and, by `reshape`, rewritten, the first that `passes`; or None."""
+    if len(value) > _LONGEST_TYPED:
+        return None
     for text, reasons in _cleanings(value, subsets):
         candidates: list[tuple[str, tuple[Reason, ...]]] = [(text, ())] if reasons else []
         if reshape is not None:

@@ -30,7 +30,8 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, NamedTuple
 
 from .idnumbers import mask_id
-from .issues import Issue, ValidationResult
+from .issues import Issue, ValidationResult, masked
+from .text import echo
 
 CHUNK = 1 << 16
 FORMATS = ("auto", "json", "jsonl", "csv")
@@ -337,9 +338,8 @@ _SHOWN_CELLS = 3  # extra cells named in a message; more are counted
 
 
 def _shown_cell(cell: str) -> str:
-    """A cell as a report may show it: ID numbers masked, long text cut."""
-    cell = _ID_SHAPE.sub(lambda found: mask_id(found.group()), cell)
-    return cell if len(cell) <= 40 else cell[:37] + "..."
+    """A cell as a report may show it: ID numbers masked, long text cut (`text.echo`)."""
+    return echo(_ID_SHAPE.sub(lambda found: mask_id(found.group()), cell))
 
 
 def _extra_cells(
@@ -666,7 +666,7 @@ class Visits:
 
     def _issue(self, key: str, first_line: int, first_number: int, number: int, line: int) -> Issue:
         shown = "|".join(
-            mask_id(value) if index in self.masked else _shown_cell(value)
+            masked(value) if index in self.masked else _shown_cell(value)
             for index, value in enumerate(key.split(self.SEPARATOR))
         )
         return Issue(

@@ -14,10 +14,20 @@ Fault injection (`SandboxConfig.faults`, off by default): added latency before e
 share of requests answered 503 before any work, and a share of stored Saves whose connection is
 closed before the answer is sent, so that the client cannot tell whether the visit was stored.
 
+Text that UTF-8 cannot encode (a lone surrogate, `"\ud800"` in the JSON, in a name or a value)
+is refused with 400 before any other check, as the service's JSON reader refuses it; nothing
+is stored.
+
+Careless clients (`sandbox_guard`, `SandboxConfig.limits`): at most `max_connections` open at
+once (the longest-idle one is closed for a newcomer, or the newcomer answered 503), a request's
+line and headers within `header_timeout`, its body within `body_timeout` (else 408), idle
+keep-alive connections closed after `keep_alive`; the same warning or error is logged a few
+times a minute at most, then counted.
+
 Logging (`logging.getLogger("scforhis.sandbox")`): one line per request with the operation,
-status, MSG_CODE, time and a masked patient ID; never an account, password, token or query
-string. uvicorn's own access log is off, since it would show query strings (GetTokenID's holds
-the password).
+the status sent, MSG_CODE, time and a masked patient ID; never an account, password, token or
+query string. uvicorn's own access log is off, since it would show query strings (GetTokenID's
+holds the password).
 """
 
 from __future__ import annotations
@@ -47,10 +57,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .dates import taiwan_today
-from .sandbox_config import SandboxConfig
+from .sandbox_config import Limits, SandboxConfig
+from .sandbox_guard import ACCEPT_BURST, guarded_protocol, limit_repeats
 from .sandbox_routes import ENDPOINTS
 from .sandbox_service import Answer, Endpoint, Sandbox
 from .sandbox_store import Store
+from .text import echo, holds_surrogate, surrogate_at
 
 log = logging.getLogger("scforhis.sandbox")
 
@@ -143,7 +155,24 @@ def _check_bindable(wires: Mapping[str, str], data: dict[str, object]) -> None:
 
 
 def _shown(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return echo(text, limit)
+
+
+def _check_encodable(data: Mapping[str, object]) -> None:
+    """Refuse, as the service does, text that UTF-8 cannot encode: a lone surrogate (`"\ud800"`
+    in the JSON) in any name or value, nested ones too. System.Text.Json refuses to read such
+    a string, so model binding fails with 400 before the action runs (spec: api.text_encoding)."""
+    if not holds_surrogate(data):  # one walk over the whole request: the common case
+        return
+    for name, value in data.items():
+        if surrogate_at(name) >= 0 or holds_surrogate(value):
+            shown = _shown(name)
+            raise BadRequest(
+                400,
+                f"欄位「{shown}」含無法以 UTF-8 編碼的字元（單獨的代理字元 U+D800–U+DFFF），"
+                f"服務無法讀取（the field {shown!r} holds a lone surrogate, which UTF-8 cannot "
+                "encode: the service cannot read it）",
+            )
 
 
 class SandboxApp:
@@ -263,11 +292,13 @@ class SandboxApp:
             answer = await self._answer(endpoint, request)
         except Exception:  # a bug answers in the service's format, not with a trace
             log.exception("%s: internal error", name)
-            answer = Answer(
-                False,
-                "沙盒內部錯誤，請查看伺服器記錄（internal error; see the server log）",
-                status=500,
-            )
+            answer = _internal_error()
+        try:
+            response = self.render(endpoint, answer)
+        except Exception:  # an answer that cannot be written: the log says what was sent
+            log.exception("%s: the answer could not be written", name)
+            answer = _internal_error()
+            response = self.render(endpoint, answer)
         self._log(name, answer, started)
         if (
             answer.created
@@ -276,7 +307,7 @@ class SandboxApp:
         ):
             log.warning("%s: fault injected: connection dropped after the record was stored", name)
             return _DroppedResponse()
-        return self.render(endpoint, answer)
+        return response
 
     async def _answer(self, endpoint: Endpoint, request: Request) -> Answer:
         if self.faults.latency:
@@ -299,7 +330,9 @@ class SandboxApp:
         """The request's parameters: the query string, or the JSON object in the body."""
         if endpoint.operation.input == "query":
             # Of a name given twice, the last wins (as for JSON members).
-            return dict(request.query_params.multi_items())
+            query: dict[str, object] = dict(request.query_params.multi_items())
+            _check_encodable(query)
+            return query
         content_type = request.headers.get("content-type", "")
         media, _, parameters = content_type.partition(";")
         media = media.strip().lower()
@@ -339,20 +372,29 @@ class SandboxApp:
                 400,
                 f"本文須為 JSON 物件（收到{kind}）（the body must be a JSON object, not {kind_en}）",
             )
+        _check_encodable(data)
         _check_bindable(self._bound[endpoint.operation.name], data)
         return data
 
     async def _text(self, request: Request) -> str:
-        """The body as text, refusing one over the size limit or not in UTF-8."""
+        """The body as text, refusing one over the size limit, too slow, or not in UTF-8."""
         limit = self.config.max_body_bytes
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size <= limit:
-                chunks.append(chunk)
-            elif size > limit + _DRAIN_BYTES:
-                break
+        seconds = self.config.limits.body_timeout
+        try:
+            async with asyncio.timeout(seconds):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size <= limit:
+                        chunks.append(chunk)
+                    elif size > limit + _DRAIN_BYTES:
+                        break
+        except TimeoutError:
+            raise BadRequest(
+                408,
+                f"本文未在 {seconds:g} 秒內傳完（the body did not arrive within {seconds:g} s）",
+            ) from None
         if size > limit:
             raise BadRequest(
                 413,
@@ -401,12 +443,13 @@ class SandboxApp:
         return self.render(self._by_path.get(request.url.path, self._fallback), answer)
 
     async def _server_error(self, request: Request, error: Exception) -> Response:
-        answer = Answer(
-            False,
-            "沙盒內部錯誤，請查看伺服器記錄（internal error; see the server log）",
-            status=500,
-        )
-        return self.render(self._by_path.get(request.url.path, self._fallback), answer)
+        return self.render(self._by_path.get(request.url.path, self._fallback), _internal_error())
+
+
+def _internal_error() -> Answer:
+    return Answer(
+        False, "沙盒內部錯誤，請查看伺服器記錄（internal error; see the server log）", status=500
+    )
 
 
 class _NoQueryStrings(logging.Filter):
@@ -433,11 +476,16 @@ def _hide_query_strings() -> None:
         logger.addFilter(_NoQueryStrings())
 
 
-def server_config(app: ASGIApp, host: str = "127.0.0.1", port: int = 8000) -> uvicorn.Config:
+def server_config(
+    app: ASGIApp, host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None
+) -> uvicorn.Config:
     """uvicorn's settings for the sandbox: no access log (it would show query strings, and
     GetTokenID's holds the password; they are taken out should it be on), logging left to the
-    caller, no server header."""
+    caller, no server header; the connection limit, the deadline of a request's head and the
+    keep-alive time of `limits`, and repeated log records counted (`sandbox_guard`)."""
+    limits = limits or Limits()
     _hide_query_strings()
+    limit_repeats()
     return uvicorn.Config(
         app,
         host=host,
@@ -446,13 +494,16 @@ def server_config(app: ASGIApp, host: str = "127.0.0.1", port: int = 8000) -> uv
         log_config=None,
         server_header=False,
         lifespan="on",
+        http=guarded_protocol(limits),
+        timeout_keep_alive=max(1, round(limits.keep_alive)),
+        backlog=ACCEPT_BURST,
     )
 
 
 def serve(sandbox: SandboxApp, host: str, port: int) -> None:
     """Run the sandbox until interrupted (Ctrl+C); the database is closed on the way out."""
     try:
-        uvicorn.Server(server_config(sandbox.app, host, port)).run()
+        uvicorn.Server(server_config(sandbox.app, host, port, sandbox.config.limits)).run()
     finally:
         sandbox.close()
 
@@ -465,14 +516,14 @@ class ServerThread:
             httpx.get(server.url + "/...")
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, limits: Limits | None = None) -> None:
         # IPPROTO_TCP said outright: asyncio sets TCP_NODELAY only on sockets that say it, and
         # without it each keep-alive answer waits ~40 ms for a delayed ACK (Nagle's algorithm).
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
         self.port: int = self._socket.getsockname()[1]
-        self.server = uvicorn.Server(server_config(app, "127.0.0.1", self.port))
+        self.server = uvicorn.Server(server_config(app, "127.0.0.1", self.port, limits))
         self._thread = threading.Thread(
             target=self.server.run,
             kwargs={"sockets": [self._socket]},
@@ -534,7 +585,7 @@ class SandboxThread(ServerThread):
         bare_route: bool = False,
     ) -> None:
         self.sandbox = SandboxApp(config, db, clock=clock, today=today, bare_route=bare_route)
-        super().__init__(self.sandbox.app)
+        super().__init__(self.sandbox.app, config.limits)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving, wait for the thread, close the database."""

@@ -16,6 +16,13 @@ Read from a TOML file (or JSON with the same structure) given as `scforhis sandb
     hosp_id = "3501200000"       # the institution the account belongs to
     branches = ["00"]            # its branch codes (hosP_SEQ_NO)
 
+    [limits]                     # what the server takes from careless clients
+    max_connections = 1000       # open at once (fewer if the open-file limit is lower); one
+                                 # more closes the longest-idle, or is answered 503
+    header_timeout_s = 10        # to send a request's line and headers (idle ones included)
+    body_timeout_s = 30          # to send a request's body (else HTTP 408)
+    keep_alive_s = 5             # an idle keep-alive connection stays open this long
+
     [faults]                     # for client tests; all off by default
     latency_ms = 0               # added to every answer
     error_rate = 0.0             # share of requests answered HTTP 503 before any work
@@ -91,6 +98,22 @@ class Faults:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """How much the sandbox server takes from its clients.
+
+    `max_connections`: open connections at once (capped below the open-file limit);
+    `header_timeout`: seconds a connection may take to send a request's line and headers,
+    from when it opens or its last answer went out; `body_timeout`: seconds to receive a
+    request's body; `keep_alive`: seconds an idle keep-alive connection stays open.
+    """
+
+    max_connections: int = 1000
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive: float = 5.0
+
+
+@dataclass(frozen=True)
 class SandboxConfig:
     """Everything the sandbox server is told."""
 
@@ -102,6 +125,7 @@ class SandboxConfig:
     medication_min_age: int = 18
     secret: str | None = field(default=None, repr=False)
     faults: Faults = field(default_factory=Faults)
+    limits: Limits = field(default_factory=Limits)
 
     def account(self, name: object) -> Account | None:
         """The account called `name`, or None."""
@@ -122,9 +146,11 @@ _TOP_KEYS = {
     "secret",
     "accounts",
     "faults",
+    "limits",
 }
 _ACCOUNT_KEYS = {"account", "password", "hosp_id", "branches"}
 _FAULT_KEYS = {"latency_ms", "error_rate", "drop_rate", "seed"}
+_LIMIT_KEYS = {"max_connections", "header_timeout_s", "body_timeout_s", "keep_alive_s"}
 
 
 class _Reader:
@@ -206,6 +232,18 @@ class _Reader:
             seed=seed,
         )
 
+    def limits(self, data: object) -> Limits:
+        if not isinstance(data, dict):
+            self.problems.append("limits: 須為表格 (must be a table)")
+            return Limits()
+        self.unknown("limits.", data, _LIMIT_KEYS)
+        return Limits(
+            max_connections=self.whole(data, "max_connections", 1000, 1, 1_000_000),
+            header_timeout=self.number(data, "header_timeout_s", 10, 0.1, 3600),
+            body_timeout=self.number(data, "body_timeout_s", 30, 0.1, 3600),
+            keep_alive=self.number(data, "keep_alive_s", 5, 0.1, 3600),
+        )
+
 
 def config_from_mapping(data: Mapping[str, Any], where: str = "") -> SandboxConfig:
     """A configuration from parsed TOML or JSON; `SandboxConfigError` lists every problem."""
@@ -238,6 +276,7 @@ def config_from_mapping(data: Mapping[str, Any], where: str = "") -> SandboxConf
         medication_min_age=reader.whole(data, "medication_min_age", 18, 0, 120),
         secret=secret,
         faults=reader.faults(data["faults"]) if "faults" in data else Faults(),
+        limits=reader.limits(data["limits"]) if "limits" in data else Limits(),
     )
     if reader.problems:
         head = f"{where}: " if where else ""

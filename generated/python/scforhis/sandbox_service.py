@@ -177,7 +177,10 @@ class Sandbox:
         account = self.config.account(name)
         # Compared in constant time, and a wrong account costs as much as a wrong password.
         expected = account.password if account is not None else "\0" * len(password)
-        if not hmac.compare_digest(password.encode(), expected.encode()) or account is None:
+        # surrogatepass: a password holding a lone surrogate (a caller's own, not from HTTP)
+        # is a wrong password, not an encoding error.
+        given = password.encode("utf-8", "surrogatepass")
+        if not hmac.compare_digest(given, expected.encode()) or account is None:
             return Answer(False, "帳號或密碼錯誤（wrong account or password）")
         return account
 

@@ -31,9 +31,11 @@ from .issues import (
     not_in_enum,
     required,
     rule_issue,
+    unencodable,
     wrong_type,
 )
 from .keys import canonical_keys, hashable_values
+from .text import SURROGATE, surrogate_at
 from .values import (
     advice_problem,
     date_issue,
@@ -45,6 +47,8 @@ from .values import (
     pattern_issue,
 )
 
+# The evidence of the check that every text can be encoded as UTF-8 (spec: api.text_encoding).
+ENCODING_EVIDENCE = "manual"
 F_GET_TOKEN_ID_ID = FieldInfo("id", "id", "帳號", "Account", "secret")
 KEY_ID = "id"
 F_GET_TOKEN_ID_PWD = FieldInfo("pwd", "pwd", "密碼", "Password", "secret")
@@ -536,27 +540,31 @@ def _validate_get_token_id(
     absent = 0  # fields the payload does not have (or has as null)
     # id 帳號
     v = get(KEY_ID)
-    if type(v) is str and v.strip():
+    if type(v) is str and v.strip() and (v.isascii() or SURROGATE.search(v) is None):
         pass
     elif v is None:
         absent += 1
         errors.append(required(F_GET_TOKEN_ID_ID))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_TOKEN_ID_ID, v))
-    else:
+    elif not v.strip():
         errors.append(blank(F_GET_TOKEN_ID_ID))
+    else:
+        errors.append(unencodable(F_GET_TOKEN_ID_ID, v, ENCODING_EVIDENCE))
 
     # pwd 密碼
     v = get(KEY_PWD)
-    if type(v) is str and v.strip():
+    if type(v) is str and v.strip() and (v.isascii() or SURROGATE.search(v) is None):
         pass
     elif v is None:
         absent += 1
         errors.append(required(F_GET_TOKEN_ID_PWD))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_TOKEN_ID_PWD, v))
-    else:
+    elif not v.strip():
         errors.append(blank(F_GET_TOKEN_ID_PWD))
+    else:
+        errors.append(unencodable(F_GET_TOKEN_ID_PWD, v, ENCODING_EVIDENCE))
 
     # Every name is canonical when the fields found and the fields absent add up to the payload's
     # size: one comparison per record instead of a look-up per name. Otherwise (a name in another
@@ -608,15 +616,17 @@ def _validate_get_sc_data_b(
     c_query_medication = value_cure_type == "1"
     # token TokenID
     v = get(KEY_TOKEN)
-    if type(v) is str and v.strip():
+    if type(v) is str and v.strip() and (v.isascii() or SURROGATE.search(v) is None):
         pass
     elif v is None:
         absent += 1
         errors.append(required(F_GET_SCDATA_B_TOKEN))
     elif type(v) is not str:
         errors.append(wrong_type(F_GET_SCDATA_B_TOKEN, v))
-    else:
+    elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_TOKEN))
+    else:
+        errors.append(unencodable(F_GET_SCDATA_B_TOKEN, v, ENCODING_EVIDENCE))
 
     # isBookin g 是否綁定（預留收案）
     v = get(KEY_IS_BOOKING)
@@ -629,6 +639,8 @@ def _validate_get_sc_data_b(
         errors.append(wrong_type(F_GET_SCDATA_B_IS_BOOKING, v))
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_IS_BOOKING))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_GET_SCDATA_B_IS_BOOKING, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             pattern_issue(
@@ -652,6 +664,8 @@ def _validate_get_sc_data_b(
         errors.append(wrong_type(F_GET_SCDATA_B_HOSPID, v))
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_HOSPID))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_GET_SCDATA_B_HOSPID, v, ENCODING_EVIDENCE))
     else:
         warnings.append(
             pattern_issue(
@@ -670,6 +684,8 @@ def _validate_get_sc_data_b(
         errors.append(wrong_type(F_GET_SCDATA_B_HOSPSEQNO, v))
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_HOSPSEQNO))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_GET_SCDATA_B_HOSPSEQNO, v, ENCODING_EVIDENCE))
     else:
         if not (len(v) <= 2):
             errors.append(
@@ -705,6 +721,8 @@ def _validate_get_sc_data_b(
         errors.append(wrong_type(F_GET_SCDATA_B_ID, v))
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_ID))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_GET_SCDATA_B_ID, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             id_issue(
@@ -732,6 +750,8 @@ def _validate_get_sc_data_b(
         errors.append(wrong_type(F_GET_SCDATA_B_BIRTHDAY, v))
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_BIRTHDAY))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_GET_SCDATA_B_BIRTHDAY, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             date_issue(
@@ -755,6 +775,8 @@ def _validate_get_sc_data_b(
         errors.append(wrong_type(F_GET_SCDATA_B_TYPE, v))
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_TYPE))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_GET_SCDATA_B_TYPE, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             enum_issue(
@@ -782,6 +804,8 @@ def _validate_get_sc_data_b(
         errors.append(wrong_type(F_GET_SCDATA_B_FUNCDATE, v))
     elif not v.strip():
         errors.append(blank(F_GET_SCDATA_B_FUNCDATE))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_GET_SCDATA_B_FUNCDATE, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             date_issue(
@@ -883,27 +907,31 @@ def _validate_save(
     c_pregnant = value_case_kind == "2"
     # ACCOUNT 帳號
     v = get(KEY_ACCOUNT)
-    if type(v) is str and v.strip():
+    if type(v) is str and v.strip() and (v.isascii() or SURROGATE.search(v) is None):
         pass
     elif v is None:
         absent += 1
         errors.append(required(F_ACCOUNT))
     elif type(v) is not str:
         errors.append(wrong_type(F_ACCOUNT, v))
-    else:
+    elif not v.strip():
         errors.append(blank(F_ACCOUNT))
+    else:
+        errors.append(unencodable(F_ACCOUNT, v, ENCODING_EVIDENCE))
 
     # PASSWORD 密碼
     v = get(KEY_PASSWORD)
-    if type(v) is str and v.strip():
+    if type(v) is str and v.strip() and (v.isascii() or SURROGATE.search(v) is None):
         pass
     elif v is None:
         absent += 1
         errors.append(required(F_PASSWORD))
     elif type(v) is not str:
         errors.append(wrong_type(F_PASSWORD, v))
-    else:
+    elif not v.strip():
         errors.append(blank(F_PASSWORD))
+    else:
+        errors.append(unencodable(F_PASSWORD, v, ENCODING_EVIDENCE))
 
     # Hosp_id 醫事機構代碼
     v = get(KEY_HOSP_ID)
@@ -916,6 +944,8 @@ def _validate_save(
         errors.append(wrong_type(F_HOSP_ID, v))
     elif not v.strip():
         errors.append(blank(F_HOSP_ID))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_HOSP_ID, v, ENCODING_EVIDENCE))
     else:
         warnings.append(
             pattern_issue(F_HOSP_ID, v, RE_HOSP_ID, "10 碼數字", "10 digits", "plausibility")
@@ -932,6 +962,8 @@ def _validate_save(
         errors.append(wrong_type(F_HOSP_SEQ_NO, v))
     elif not v.strip():
         errors.append(blank(F_HOSP_SEQ_NO))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_HOSP_SEQ_NO, v, ENCODING_EVIDENCE))
     else:
         if not (len(v) <= 2):
             errors.append(
@@ -957,6 +989,8 @@ def _validate_save(
         errors.append(wrong_type(F_ID, v))
     elif not v.strip():
         errors.append(blank(F_ID))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_ID, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             id_issue(
@@ -980,6 +1014,8 @@ def _validate_save(
         errors.append(wrong_type(F_BIRTHDAY, v))
     elif not v.strip():
         errors.append(blank(F_BIRTHDAY))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_BIRTHDAY, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             date_issue(
@@ -1004,6 +1040,8 @@ def _validate_save(
         errors.append(wrong_type(F_FUNC_DATE, v))
     elif not v.strip():
         errors.append(blank(F_FUNC_DATE))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_FUNC_DATE, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             date_issue(
@@ -1027,6 +1065,8 @@ def _validate_save(
         errors.append(wrong_type(F_PRSN_ID, v))
     elif not v.strip():
         errors.append(blank(F_PRSN_ID))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_PRSN_ID, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             id_issue(
@@ -1049,6 +1089,8 @@ def _validate_save(
         errors.append(wrong_type(F_CURE_STAGE, v))
     elif not v.strip():
         errors.append(blank(F_CURE_STAGE))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_CURE_STAGE, v, ENCODING_EVIDENCE))
     else:
         _whole = integer_issue(
             F_CURE_STAGE,
@@ -1075,6 +1117,8 @@ def _validate_save(
         errors.append(wrong_type(F_EXAMYEAR, v))
     elif not v.strip():
         errors.append(blank(F_EXAMYEAR))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_EXAMYEAR, v, ENCODING_EVIDENCE))
     else:
         p_examyear = integer_issue(
             F_EXAMYEAR,
@@ -1103,6 +1147,8 @@ def _validate_save(
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_SMOKE_YEAR, *WHEN_FIRST_VISIT))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_SMOKE_YEAR, v, ENCODING_EVIDENCE))
     else:
         p_smoke_year = integer_issue(
             F_SMOKE_YEAR,
@@ -1130,6 +1176,8 @@ def _validate_save(
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_SMOKE_MON, *WHEN_FIRST_VISIT))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_SMOKE_MON, v, ENCODING_EVIDENCE))
     else:
         _whole = integer_issue(
             F_SMOKE_MON,
@@ -1156,6 +1204,8 @@ def _validate_save(
         errors.append(wrong_type(F_SMOKE_DAY_NUM, v))
     elif not v.strip():
         errors.append(blank(F_SMOKE_DAY_NUM))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_SMOKE_DAY_NUM, v, ENCODING_EVIDENCE))
     else:
         p_smoke_day_num = integer_issue(
             F_SMOKE_DAY_NUM,
@@ -1185,6 +1235,8 @@ def _validate_save(
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_HEIGHT, *WHEN_FIRST_VISIT))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_HEIGHT, v, ENCODING_EVIDENCE))
     else:
         _number = decimal_issue(
             F_HEIGHT,
@@ -1213,6 +1265,8 @@ def _validate_save(
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_BASE_WEIGHT, *WHEN_FIRST_VISIT))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_BASE_WEIGHT, v, ENCODING_EVIDENCE))
     else:
         _number = decimal_issue(
             F_BASE_WEIGHT,
@@ -1238,6 +1292,8 @@ def _validate_save(
         errors.append(wrong_type(F_CURE_WEEK, v))
     elif not v.strip():
         errors.append(blank(F_CURE_WEEK))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_CURE_WEEK, v, ENCODING_EVIDENCE))
     else:
         p_cure_week = integer_issue(
             F_CURE_WEEK,
@@ -1275,6 +1331,8 @@ def _validate_save(
         errors.append(wrong_type(F_WEEK_TOT, v))
     elif not v.strip():
         errors.append(blank(F_WEEK_TOT))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_WEEK_TOT, v, ENCODING_EVIDENCE))
     else:
         p_week_tot = integer_issue(
             F_WEEK_TOT,
@@ -1303,6 +1361,8 @@ def _validate_save(
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_SMOKE_FIRST, *WHEN_FIRST_VISIT))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_SMOKE_FIRST, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             enum_issue(
@@ -1328,6 +1388,8 @@ def _validate_save(
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_SMOKE_STOP, *WHEN_FIRST_VISIT))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_SMOKE_STOP, v, ENCODING_EVIDENCE))
     else:
         errors.append(enum_issue(F_SMOKE_STOP, v, "0:否、1:是", "0 (no), 1 (yes)", ENUM_NO_YES))
 
@@ -1345,6 +1407,8 @@ def _validate_save(
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_SMOKE_NO_GP, *WHEN_FIRST_VISIT))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_SMOKE_NO_GP, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             enum_issue(
@@ -1370,6 +1434,8 @@ def _validate_save(
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_SMOKE_MUCH, *WHEN_FIRST_VISIT))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_SMOKE_MUCH, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             enum_issue(
@@ -1395,6 +1461,8 @@ def _validate_save(
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_SMOKE_BED, *WHEN_FIRST_VISIT))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_SMOKE_BED, v, ENCODING_EVIDENCE))
     else:
         errors.append(enum_issue(F_SMOKE_BED, v, "0:否、1:是", "0 (no), 1 (yes)", ENUM_NO_YES))
 
@@ -1412,6 +1480,8 @@ def _validate_save(
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_SMOKE_SICK, *WHEN_FIRST_VISIT))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_SMOKE_SICK, v, ENCODING_EVIDENCE))
     else:
         errors.append(enum_issue(F_SMOKE_SICK, v, "0:否、1:是", "0 (no), 1 (yes)", ENUM_NO_YES))
 
@@ -1426,6 +1496,8 @@ def _validate_save(
         errors.append(wrong_type(F_CURE_AGREE, v))
     elif not v.strip():
         warnings.append(left_out(F_CURE_AGREE, *ABSENT_CURE_AGREE))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_CURE_AGREE, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             enum_issue(
@@ -1450,6 +1522,8 @@ def _validate_save(
     elif not v.strip():
         if c_first_visit:
             errors.append(blank(F_CURE_AGREE2, *WHEN_FIRST_VISIT))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_CURE_AGREE2, v, ENCODING_EVIDENCE))
     else:
         errors.append(enum_issue(F_CURE_AGREE2, v, "Y:是、N:否", "Y (yes), N (no)", ENUM_YES_NO))
 
@@ -1463,6 +1537,8 @@ def _validate_save(
         errors.append(wrong_type(F_CO_CHECK, v))
     elif not v.strip():
         pass
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_CO_CHECK, v, ENCODING_EVIDENCE))
     else:
         _whole = integer_issue(
             F_CO_CHECK,
@@ -1488,6 +1564,8 @@ def _validate_save(
         errors.append(wrong_type(F_CASE_SOURCE, v))
     elif not v.strip():
         errors.append(blank(F_CASE_SOURCE))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_CASE_SOURCE, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             enum_issue(
@@ -1510,6 +1588,8 @@ def _validate_save(
         errors.append(wrong_type(F_CURE_TYPE, v))
     elif not v.strip():
         errors.append(blank(F_CURE_TYPE))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_CURE_TYPE, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             enum_issue(
@@ -1532,6 +1612,8 @@ def _validate_save(
         errors.append(wrong_type(F_CASE_KIND, v))
     elif not v.strip():
         errors.append(blank(F_CASE_KIND))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_CASE_KIND, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             enum_issue(F_CASE_KIND, v, "0:無、2:孕婦", "0 (none), 2 (pregnant)", ENUM_CASE_KIND)
@@ -1548,6 +1630,8 @@ def _validate_save(
         errors.append(wrong_type(F_CURE_ITEM, v))
     elif not v.strip():
         pass
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_CURE_ITEM, v, ENCODING_EVIDENCE))
     else:
         if not (RE_DRUG_CODE_LIST.fullmatch(v) is not None):
             errors.append(
@@ -1586,6 +1670,8 @@ def _validate_save(
         errors.append(wrong_type(F_CURE_NUM, v))
     elif not v.strip():
         pass
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_CURE_NUM, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             pattern_issue(
@@ -1609,6 +1695,8 @@ def _validate_save(
         errors.append(wrong_type(F_REF_DEPT, v))
     elif not v.strip():
         errors.append(blank(F_REF_DEPT))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_REF_DEPT, v, ENCODING_EVIDENCE))
     else:
         warnings.append(
             pattern_issue(
@@ -1623,25 +1711,29 @@ def _validate_save(
 
     # MEMO 用藥備註
     v = get(KEY_MEMO)
-    if type(v) is str and v.strip():
+    if type(v) is str and v.strip() and (v.isascii() or SURROGATE.search(v) is None):
         pass
     elif v is None:
         absent += 1
     elif type(v) is not str:
         errors.append(wrong_type(F_MEMO, v))
-    else:
+    elif not v.strip():
         pass
+    else:
+        errors.append(unencodable(F_MEMO, v, ENCODING_EVIDENCE))
 
     # MEMO2 衛教備註
     v = get(KEY_MEMO2)
-    if type(v) is str and v.strip():
+    if type(v) is str and v.strip() and (v.isascii() or SURROGATE.search(v) is None):
         pass
     elif v is None:
         absent += 1
     elif type(v) is not str:
         errors.append(wrong_type(F_MEMO2, v))
-    else:
+    elif not v.strip():
         pass
+    else:
+        errors.append(unencodable(F_MEMO2, v, ENCODING_EVIDENCE))
 
     # Every name is canonical when the fields found and the fields absent add up to the payload's
     # size: one comparison per record instead of a look-up per name. Otherwise (a name in another
@@ -1910,27 +2002,31 @@ def _validate_delete(
         today = taiwan_today()
     # ACCOUNT 帳號
     v = get(KEY_ACCOUNT)
-    if type(v) is str and v.strip():
+    if type(v) is str and v.strip() and (v.isascii() or SURROGATE.search(v) is None):
         pass
     elif v is None:
         absent += 1
         errors.append(required(F_ACCOUNT))
     elif type(v) is not str:
         errors.append(wrong_type(F_ACCOUNT, v))
-    else:
+    elif not v.strip():
         errors.append(blank(F_ACCOUNT))
+    else:
+        errors.append(unencodable(F_ACCOUNT, v, ENCODING_EVIDENCE))
 
     # PASSWORD 密碼
     v = get(KEY_PASSWORD)
-    if type(v) is str and v.strip():
+    if type(v) is str and v.strip() and (v.isascii() or SURROGATE.search(v) is None):
         pass
     elif v is None:
         absent += 1
         errors.append(required(F_PASSWORD))
     elif type(v) is not str:
         errors.append(wrong_type(F_PASSWORD, v))
-    else:
+    elif not v.strip():
         errors.append(blank(F_PASSWORD))
+    else:
+        errors.append(unencodable(F_PASSWORD, v, ENCODING_EVIDENCE))
 
     # Hosp_id 醫事機構代碼
     v = get(KEY_HOSP_ID)
@@ -1943,6 +2039,8 @@ def _validate_delete(
         errors.append(wrong_type(F_HOSP_ID, v))
     elif not v.strip():
         errors.append(blank(F_HOSP_ID))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_HOSP_ID, v, ENCODING_EVIDENCE))
     else:
         warnings.append(
             pattern_issue(F_HOSP_ID, v, RE_HOSP_ID, "10 碼數字", "10 digits", "plausibility")
@@ -1959,6 +2057,8 @@ def _validate_delete(
         errors.append(wrong_type(F_HOSP_SEQ_NO, v))
     elif not v.strip():
         errors.append(blank(F_HOSP_SEQ_NO))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_HOSP_SEQ_NO, v, ENCODING_EVIDENCE))
     else:
         if not (len(v) <= 2):
             errors.append(
@@ -1984,6 +2084,8 @@ def _validate_delete(
         errors.append(wrong_type(F_ID, v))
     elif not v.strip():
         errors.append(blank(F_ID))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_ID, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             id_issue(
@@ -2007,6 +2109,8 @@ def _validate_delete(
         errors.append(wrong_type(F_BIRTHDAY, v))
     elif not v.strip():
         errors.append(blank(F_BIRTHDAY))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_BIRTHDAY, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             date_issue(
@@ -2031,6 +2135,8 @@ def _validate_delete(
         errors.append(wrong_type(F_FUNC_DATE, v))
     elif not v.strip():
         errors.append(blank(F_FUNC_DATE))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_FUNC_DATE, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             date_issue(
@@ -2054,6 +2160,8 @@ def _validate_delete(
         errors.append(wrong_type(F_CURE_STAGE, v))
     elif not v.strip():
         errors.append(blank(F_CURE_STAGE))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_CURE_STAGE, v, ENCODING_EVIDENCE))
     else:
         _whole = integer_issue(
             F_CURE_STAGE,
@@ -2079,6 +2187,8 @@ def _validate_delete(
         errors.append(wrong_type(F_CURE_TYPE, v))
     elif not v.strip():
         errors.append(blank(F_CURE_TYPE))
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_CURE_TYPE, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             enum_issue(
@@ -2100,6 +2210,8 @@ def _validate_delete(
         errors.append(wrong_type(F_PRSN_ID, v))
     elif not v.strip():
         pass
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_PRSN_ID, v, ENCODING_EVIDENCE))
     else:
         errors.append(
             id_issue(
@@ -2122,6 +2234,8 @@ def _validate_delete(
         errors.append(wrong_type(F_EXAMYEAR, v))
     elif not v.strip():
         pass
+    elif surrogate_at(v) >= 0:
+        errors.append(unencodable(F_EXAMYEAR, v, ENCODING_EVIDENCE))
     else:
         p_examyear = integer_issue(
             F_EXAMYEAR,
@@ -2308,12 +2422,18 @@ def _with_canonical_names(
     labels: Mapping[str, str],
     aliases: Mapping[str, str],
 ) -> ValidationResult:
-    """Check `payload` again with its names made canonical; warnings about names come first."""
+    """Check `payload` again with its names made canonical; issues about names come first."""
     warnings: list[Issue] = []
-    result = check(canonical_keys(payload, folded, labels, warnings, aliases), today, operation)
-    if not warnings:
+    errors: list[Issue] = []
+    canonical = canonical_keys(
+        payload, folded, labels, warnings, aliases, errors, ENCODING_EVIDENCE
+    )
+    result = check(canonical, today, operation)
+    if not warnings and not errors:
         return result
-    return new_result(ValidationResult, (operation, result.errors, (*warnings, *result.warnings)))
+    return new_result(
+        ValidationResult, (operation, (*errors, *result.errors), (*warnings, *result.warnings))
+    )
 
 
 def _run(
