@@ -26,8 +26,8 @@ from typing import Any, NamedTuple
 
 import httpx
 import scforhis
-from scforhis.sandbox_app import SandboxThread
-from scforhis.sandbox_config import DEMO_ACCOUNT, SandboxConfig
+from scforhis.sandbox.app import SandboxThread
+from scforhis.sandbox.settings import DEMO_ACCOUNT, SandboxConfig
 
 from .records import spec, valid_save_records
 

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scforhis.sandbox_config import DEMO_ACCOUNT
+from scforhis.sandbox.settings import DEMO_ACCOUNT
 
 from . import ROOT
 from .records import valid_save_records

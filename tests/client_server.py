@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import scforhis
-from scforhis.sandbox_app import ServerThread
+from scforhis.sandbox.app import ServerThread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response

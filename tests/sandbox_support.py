@@ -12,8 +12,8 @@ import time
 from typing import Any
 
 import scforhis
-from scforhis.idnumbers import check_digit
-from scforhis.sandbox_config import DEMO_ACCOUNT, Account, SandboxConfig
+from scforhis.validation.idnumbers import check_digit
+from scforhis.sandbox.settings import DEMO_ACCOUNT, Account, SandboxConfig
 
 from tests.conftest import spec_model
 

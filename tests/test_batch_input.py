@@ -7,10 +7,10 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from scforhis.batch_input import InputError, LongRow, Visits, header_name, read_records, with_issues
-from scforhis.issues import ValidationResult
-from scforhis.operations import RECORD_KEY, SAVE
-from scforhis.validators import LABELS_SAVE
+from scforhis.batch.input import InputError, LongRow, Visits, header_name, read_records, with_issues
+from scforhis.validation.issues import ValidationResult
+from scforhis._generated.operations import RECORD_KEY, SAVE
+from scforhis._generated.validators import LABELS_SAVE
 
 from tests.conftest import spec_model
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 from scforhis.cli import main
-from scforhis.client import Client
-from scforhis.sandbox_app import SandboxThread
-from scforhis.sandbox_config import DEMO_ACCOUNT, SandboxConfig
+from scforhis._generated.client import Client
+from scforhis.sandbox.app import SandboxThread
+from scforhis.sandbox.settings import DEMO_ACCOUNT, SandboxConfig
 
 from tests.sandbox_support import visit
 

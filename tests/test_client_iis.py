@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import scforhis
-from scforhis import session
+from scforhis.client import session
 
 from tests.client_support import Driver, Service, manual_query, manual_record
 from tests.client_support import open_client as open_mock

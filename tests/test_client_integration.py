@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 import scforhis
-from scforhis.idnumbers import check_digit
+from scforhis.validation.idnumbers import check_digit
 
 from tests.client_server import ACCOUNT, NOT_ELIGIBLE_ID, PASSWORD, ServiceThread
 from tests.client_support import manual_query, manual_record

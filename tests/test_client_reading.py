@@ -1,5 +1,5 @@
-"""Reading replies with bounded work (`scforhis.reading`) and the transport's log filter
-(`scforhis.transport`), unit by unit."""
+"""Reading replies with bounded work (`scforhis.client.reading`) and the transport's log filter
+(`scforhis.client.transport`), unit by unit."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 import scforhis
 from hypothesis import given
 from hypothesis import strategies as st
-from scforhis.reading import MAX_REPLY_BYTES, BodyReader, ReplyError, decode_text
-from scforhis.transport import LOG_FILTER, install_log_filter
+from scforhis.client.reading import MAX_REPLY_BYTES, BodyReader, ReplyError, decode_text
+from scforhis.client.transport import LOG_FILTER, install_log_filter
 
 TEXT = "戒菸治療可收案！！可登錄就醫資料。"
 

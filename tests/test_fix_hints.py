@@ -13,9 +13,9 @@ import pytest
 import scforhis
 from hypothesis import example, given
 from hypothesis import strategies as st
-from scforhis.dates import read_date_loosely
-from scforhis.idnumbers import id_checksum_ok, mask_id
-from scforhis.issues import FieldInfo
+from scforhis.validation.dates import read_date_loosely
+from scforhis.validation.idnumbers import id_checksum_ok, mask_id
+from scforhis.validation.issues import FieldInfo
 
 from codegen.model import Field
 from tests.conftest import spec_model

@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from scforhis.sandbox_app import SandboxThread
-from scforhis.sandbox_config import DEMO_ACCOUNT
+from scforhis.sandbox.app import SandboxThread
+from scforhis.sandbox.settings import DEMO_ACCOUNT
 
 from tests.conftest import ROOT
 from tests.sandbox_support import config, visit

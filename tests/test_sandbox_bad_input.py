@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from scforhis.sandbox_app import SandboxThread
+from scforhis.sandbox.app import SandboxThread
 
 from codegen.model import Operation
 from tests.conftest import spec_model

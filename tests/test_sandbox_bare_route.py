@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import httpx
-from scforhis.sandbox_app import SandboxThread
+from scforhis.sandbox.app import SandboxThread
 
 from tests.sandbox_support import config, visit
 

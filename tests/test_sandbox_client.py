@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 import scforhis
-from scforhis.sandbox_app import SandboxThread
-from scforhis.sandbox_config import DEMO_ACCOUNT, Account
-from scforhis.sandbox_tokens import dotnet_ticks
+from scforhis.sandbox.app import SandboxThread
+from scforhis.sandbox.settings import DEMO_ACCOUNT, Account
+from scforhis.sandbox.tokens import dotnet_ticks
 
 from tests.conftest import spec_model
 from tests.sandbox_support import (

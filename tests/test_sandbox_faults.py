@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 import scforhis
-from scforhis.sandbox_app import SandboxThread
-from scforhis.sandbox_config import Faults
+from scforhis.sandbox.app import SandboxThread
+from scforhis.sandbox.settings import Faults
 
 from tests.sandbox_support import client_options, config, manual_query, patient, visit
 

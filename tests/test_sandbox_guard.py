@@ -25,9 +25,9 @@ from pathlib import Path
 import httpx
 import pytest
 from scforhis import sandbox_guard as guard
-from scforhis.sandbox_app import SandboxThread
-from scforhis.sandbox_config import Limits, SandboxConfigError, config_from_mapping
-from scforhis.sandbox_guard import RepeatFilter, connection_cap
+from scforhis.sandbox.app import SandboxThread
+from scforhis.sandbox.settings import Limits, SandboxConfigError, config_from_mapping
+from scforhis.sandbox.guard import RepeatFilter, connection_cap
 
 from tests.conftest import ROOT
 from tests.sandbox_support import config, visit
@@ -285,8 +285,8 @@ _CHILD = textwrap.dedent(
     import logging, resource, sys, tempfile, time
     resource.setrlimit(resource.RLIMIT_NOFILE, (400, 400))
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    from scforhis.sandbox_app import SandboxThread
-    from scforhis.sandbox_config import SandboxConfig
+    from scforhis.sandbox.app import SandboxThread
+    from scforhis.sandbox.settings import SandboxConfig
     with SandboxThread(SandboxConfig(), tempfile.mkdtemp() + "/s.db") as server:
         print(server.port, flush=True)
         sys.stdin.read()  # until the test closes it

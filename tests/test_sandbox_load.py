@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import scforhis
-from scforhis.sandbox_app import SandboxThread
+from scforhis.sandbox.app import SandboxThread
 
 from tests.sandbox_support import client_options, config, patient, visit
 

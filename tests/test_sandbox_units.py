@@ -18,15 +18,15 @@ from pathlib import Path
 import httpx
 import pytest
 from scforhis.cli import main
-from scforhis.sandbox_config import (
+from scforhis.sandbox.settings import (
     DEMO_ACCOUNT,
     Account,
     SandboxConfigError,
     load_config,
 )
-from scforhis.sandbox_rules import booked_elsewhere, course_limit, medication_age
-from scforhis.sandbox_store import Booking, Store, VisitKey
-from scforhis.sandbox_tokens import (
+from scforhis.sandbox.programme import booked_elsewhere, course_limit, medication_age
+from scforhis.sandbox.store import Booking, Store, VisitKey
+from scforhis.sandbox.tokens import (
     EXPIRED,
     FORGED,
     MISSING,

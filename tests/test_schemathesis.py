@@ -33,9 +33,9 @@ import scforhis
 import schemathesis
 from hypothesis import settings
 from hypothesis import strategies as st
-from scforhis.sandbox_app import SandboxThread
-from scforhis.sandbox_config import DEMO_ACCOUNT
-from scforhis.sandbox_routes import ENDPOINTS
+from scforhis.sandbox.app import SandboxThread
+from scforhis.sandbox.settings import DEMO_ACCOUNT
+from scforhis._generated.routes import ENDPOINTS
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from tests.conftest import ROOT, spec_model

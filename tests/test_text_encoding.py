@@ -17,9 +17,9 @@ import pytest
 import scforhis
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scforhis import keys
-from scforhis.issues import FieldInfo
-from scforhis.text import ECHO_LENGTH, echo, holds_surrogate, printable, surrogate_at
+from scforhis.validation import keys
+from scforhis.validation.issues import FieldInfo
+from scforhis.validation.text import ECHO_LENGTH, echo, holds_surrogate, printable, surrogate_at
 
 from codegen.patterns import admits_any_character
 from tests.conftest import spec_model

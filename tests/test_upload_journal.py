@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from scforhis.batch_input import InputError, Record
-from scforhis.batch_upload import (
+from scforhis.batch.input import InputError, Record
+from scforhis.batch.journal import (
     ACCEPTED,
     FAILED,
     INVALID,
@@ -28,8 +28,8 @@ from scforhis.batch_upload import (
     content_digest,
     record_key,
 )
-from scforhis.operations import RECORD_KEY
-from scforhis.sandbox_store import Store, VisitKey
+from scforhis._generated.operations import RECORD_KEY
+from scforhis.sandbox.store import Store, VisitKey
 
 ID = "A123456789"
 MASKED = "A12****789"
@@ -50,7 +50,7 @@ POSIX = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes and
 # A program that opens the journal named by argv[1] and says what happened.
 OPEN_ONCE = """
 import sys
-from scforhis.batch_upload import Journal, JournalInUse
+from scforhis.batch.journal import Journal, JournalInUse
 try:
     Journal(sys.argv[1]).close()
 except JournalInUse as error:
@@ -61,7 +61,7 @@ print("opened")
 # A program that opens the journal, says so, and holds it until killed.
 HOLD = """
 import sys, time
-from scforhis.batch_upload import Journal
+from scforhis.batch.journal import Journal
 journal = Journal(sys.argv[1])
 print("holding", flush=True)
 time.sleep(60)

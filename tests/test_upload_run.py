@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 from scforhis.cli import main
-from scforhis.sandbox_app import SandboxThread
-from scforhis.sandbox_config import DEMO_ACCOUNT, SandboxConfig
+from scforhis.sandbox.app import SandboxThread
+from scforhis.sandbox.settings import DEMO_ACCOUNT, SandboxConfig
 
 from tests.conftest import ROOT
 from tests.sandbox_support import visit
@@ -91,7 +91,7 @@ def test_one_run_per_journal(
     journal = f"{path}.journal.sqlite3"
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time\nfrom scforhis.batch_upload import Journal\n"
+         "import sys, time\nfrom scforhis.batch.journal import Journal\n"
          f"j = Journal({journal!r})\nprint('held', flush=True)\ntime.sleep(60)\n"],
         stdout=subprocess.PIPE,
         text=True,

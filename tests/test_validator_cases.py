@@ -431,7 +431,7 @@ def test_values_of_the_wrong_type_in_looked_up_fields(value: object, kind: str) 
 def test_shared_key_objects_speed_look_ups_and_change_no_result() -> None:
     """share_key_objects adopts a reader's key objects (orjson gives one object per distinct
     name); look-ups then find the very object stored, and every answer stays the same."""
-    validators = scforhis.validators
+    validators = scforhis._generated.validators
     lines = [json.dumps({**SAVE, "id": "A123456789"}), json.dumps({**SAVE, "smokE_FIRST": "9"})]
     before = [scforhis.validate_save(json.loads(line), today=TODAY) for line in lines]
     reader_keys = {key: key for key in json.loads(lines[0])}  # equal text, other objects

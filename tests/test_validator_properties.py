@@ -13,7 +13,7 @@ import pytest
 import scforhis
 from hypothesis import example, given
 from hypothesis import strategies as st
-from scforhis.keys import canonical_keys
+from scforhis.validation.keys import canonical_keys
 
 from codegen.model import Field, Operation
 from codegen.patterns import value_pattern

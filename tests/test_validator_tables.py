@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from scforhis import validators
+from scforhis._generated import validators
 
 from codegen.model import Spec
 from codegen.naming import constant_name

@@ -13,8 +13,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import scforhis
-from scforhis.sandbox_app import SandboxThread
-from scforhis.sandbox_config import SandboxConfig
+from scforhis.sandbox.app import SandboxThread
+from scforhis.sandbox.settings import SandboxConfig
 
 from codegen.load import load_spec
 from codegen.model import build_model

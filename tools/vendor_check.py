@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from scforhis.responses import decode_body
-from scforhis.sandbox_app import SandboxThread
-from scforhis.sandbox_config import SandboxConfig
+from scforhis.client.replies import decode_body
+from scforhis.sandbox.app import SandboxThread
+from scforhis.sandbox.settings import SandboxConfig
 
 from codegen.load import load_spec
 from codegen.model import Spec, build_model

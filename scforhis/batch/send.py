@@ -19,8 +19,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from .batch_input import Record
-from .batch_upload import (
+from .input import Record
+from .journal import (
     ACCEPTED,
     CONFIRMED,
     CORRECTED,
@@ -39,15 +39,15 @@ from .batch_upload import (
     content_digest,
     record_key,
 )
-from .errors import (
+from scforhis.errors import (
     ConnectionFailedError,
     OutcomeUnknownError,
     ScForHisError,
     TransportError,
     ValidationError,
 )
-from .issues import ValidationResult
-from .keys import canonical_keys
+from scforhis.validation.issues import ValidationResult
+from scforhis.validation.keys import canonical_keys
 
 Send = Callable[[Mapping[str, Any]], Any]
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus, unquote
 
-from .idnumbers import mask_id
+from scforhis.validation.idnumbers import mask_id
 
 HIDDEN = "******"
 # No text longer than this is scanned: the reply cap (64 KiB) bounds what arrives, this bounds

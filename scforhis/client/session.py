@@ -48,8 +48,8 @@ from typing import Any, ClassVar, Self, TypeVar, Unpack
 
 import httpx
 
-from .config import Settings, SettingsOptions, load_settings, parse_retry_after
-from .errors import (
+from .settings import Settings, SettingsOptions, load_settings, parse_retry_after
+from scforhis.errors import (
     ConfigurationError,
     ConnectionFailedError,
     HTTPStatusError,
@@ -63,7 +63,7 @@ from .errors import (
     UnencodableError,
     ValidationError,
 )
-from .issues import Issue
+from scforhis.validation.issues import Issue
 from .reading import (
     ACCEPT_ENCODING,
     MAX_REPLY_BYTES,
@@ -72,8 +72,8 @@ from .reading import (
     ReplyError,
     decode_text,
 )
-from .redaction import redact, secret_patterns
-from .responses import (
+from scforhis.redaction import redact, secret_patterns
+from .replies import (
     ApiResult,
     Eligibility,
     EligibilityResult,

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from .batch_input import Record
-from .issues import Issue, ValidationResult
+from .input import Record
+from scforhis.validation.issues import Issue, ValidationResult
 
 WORDS = {
     "zh-TW": {

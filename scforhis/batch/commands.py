@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from .batch_input import (
+from .input import (
     FORMATS,
     Flagged,
     InputError,
@@ -31,17 +31,17 @@ from .batch_input import (
     read_rows,
     with_issues,
 )
-from .batch_report import Reporter, text_lines
-from .config import ENV_HOSP_ID, ENV_HOSP_SEQ_NO
-from .dates import taiwan_today
-from .errors import ConfigurationError, ScForHisError
-from .issues import Issue, ValidationResult
-from .operations import OPERATIONS, RECORD_KEY, SECRET_NAMES
-from .validators import CHECKS, CLEAN, VALIDATORS, share_key_objects
-from .wire import OperationSpec
+from .report import Reporter, text_lines
+from scforhis.client.settings import ENV_HOSP_ID, ENV_HOSP_SEQ_NO
+from scforhis.validation.dates import taiwan_today
+from scforhis.errors import ConfigurationError, ScForHisError
+from scforhis.validation.issues import Issue, ValidationResult
+from scforhis._generated.operations import OPERATIONS, RECORD_KEY, SECRET_NAMES
+from scforhis._generated.validators import CHECKS, CLEAN, VALIDATORS, share_key_objects
+from scforhis.client.wire import OperationSpec
 
 if TYPE_CHECKING:
-    from .batch_upload import UploadTally
+    from .journal import UploadTally
 
 UPLOADABLE = ("Save", "Update", "Delete")
 # Stands in for a credential the client fills at upload time, so `validate` need not know it.
@@ -247,7 +247,7 @@ def _read(arguments: argparse.Namespace, path: str) -> Iterator[tuple[int, Any]]
 def _labels(name: str) -> Mapping[str, str]:
     """The operation's zh-TW labels by wire name: the validators module's `LABELS_<CHECK>`,
     named after the check it feeds (operations that share a check, Update and Save, share it)."""
-    from . import validators
+    from scforhis._generated import validators
 
     table = "LABELS_" + CHECKS[name].__name__.removeprefix("_validate_").upper()
     labels: Mapping[str, str] = getattr(validators, table, {})
@@ -393,9 +393,9 @@ def _upload(arguments: argparse.Namespace) -> int:
             f"只能上傳 only {', '.join(UPLOADABLE)} can be uploaded, not {arguments.op}"
         )
     # Imported here: `validate` needs neither httpx nor the journal's sqlite3.
-    from .batch_send import Sender, upload
-    from .batch_upload import ACCEPTED, INVALID, STATUS_WORDS, Journal
-    from .client import Client
+    from .send import Sender, upload
+    from .journal import ACCEPTED, INVALID, STATUS_WORDS, Journal
+    from scforhis._generated.client import Client
 
     operation = OPERATIONS[arguments.op]
     validator = VALIDATORS[arguments.op]
@@ -516,8 +516,8 @@ def _log_in(client: Any) -> None:
     """Ask for a token once before the first record: a wrong password ends the run here, with
     one line, instead of going out (and being refused) with every record, which can also lock
     the account."""
-    from .errors import RejectedError, TransportError
-    from .redaction import redact
+    from scforhis.errors import RejectedError, TransportError
+    from scforhis.redaction import redact
 
     try:
         client.get_token_id()
@@ -542,7 +542,7 @@ def _place(record: Record, lang: str = "zh-TW") -> str:
 
 
 def _upload_summary(tally: UploadTally, *, dry_run: bool, lang: str = "zh-TW") -> None:
-    from .batch_upload import CONFIRMED, STATUS_WORDS, shown_key
+    from .journal import CONFIRMED, STATUS_WORDS, shown_key
 
     words = STATUS_WORDS[lang]
     zh = lang == "zh-TW"

@@ -130,8 +130,8 @@ def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
 def run_sandbox(arguments: argparse.Namespace) -> int:
     """`scforhis sandbox`: serve the sandbox until interrupted."""
     try:
-        from .sandbox_app import SandboxApp, serve
-        from .sandbox_config import SandboxConfigError, load_config
+        from scforhis.sandbox.app import SandboxApp, serve
+        from scforhis.sandbox.settings import SandboxConfigError, load_config
     except ImportError as error:
         print(
             f"scforhis sandbox: 需要 sandbox 套件 / needs the sandbox extra "
@@ -221,27 +221,27 @@ def _cannot_listen(host: str, port: int) -> str | None:
 
 
 def _validate_arguments(parser: argparse.ArgumentParser) -> None:
-    from .cli_batch import configure_validate
+    from scforhis.batch.commands import configure_validate
 
     configure_validate(parser)
 
 
 def _upload_arguments(parser: argparse.ArgumentParser) -> None:
-    from .cli_batch import configure_upload
+    from scforhis.batch.commands import configure_upload
 
     configure_upload(parser)
 
 
 def run_validate(arguments: argparse.Namespace) -> int:
     """`scforhis validate` (see cli_batch)."""
-    from .cli_batch import run_validate as run
+    from scforhis.batch.commands import run_validate as run
 
     return run(arguments)
 
 
 def run_upload(arguments: argparse.Namespace) -> int:
     """`scforhis upload` (see cli_batch)."""
-    from .cli_batch import run_upload as run
+    from scforhis.batch.commands import run_upload as run
 
     return run(arguments)
 
@@ -277,7 +277,7 @@ def version() -> str:
         number = installed("scforhis")
     except PackageNotFoundError:  # run from a source tree that was never installed
         number = "unknown"
-    from .operations import MANUAL_VERSION
+    from scforhis._generated.operations import MANUAL_VERSION
 
     return f"scforhis {number} (ScForHisWebApi manual {MANUAL_VERSION})"
 

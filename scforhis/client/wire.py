@@ -18,11 +18,11 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .dates import format_gregorian, format_roc
-from .dates import roc_year as roc_year_of
-from .issues import ValidationResult
-from .redaction import shown_value
-from .responses import ResponseShape
+from scforhis.validation.dates import format_gregorian, format_roc
+from scforhis.validation.dates import roc_year as roc_year_of
+from scforhis.validation.issues import ValidationResult
+from scforhis.redaction import shown_value
+from .replies import ResponseShape
 
 Converter = Callable[[object], object]
 

@@ -31,13 +31,13 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .batch_input import InputError, Record
-from .errors import (
+from .input import InputError, Record
+from scforhis.errors import (
     ConfigurationError,
     RejectedError,
 )
-from .idnumbers import mask_id
-from .redaction import redact
+from scforhis.validation.idnumbers import mask_id
+from scforhis.redaction import redact
 
 if sys.platform == "win32":
     import msvcrt

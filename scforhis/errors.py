@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .issues import ValidationResult
+from scforhis.validation.issues import ValidationResult
 
 
 class ScForHisError(Exception):

@@ -36,7 +36,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import urlsplit
 
-from .errors import ConfigurationError
+from scforhis.errors import ConfigurationError
 
 if TYPE_CHECKING:
     import ssl  # imported where a context is built: `scforhis validate` never needs it

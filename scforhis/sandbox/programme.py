@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Set
 from datetime import date
 
-from .dates import age_on, format_roc
-from .sandbox_store import Booking
+from scforhis.validation.dates import age_on, format_roc
+from .store import Booking
 
 
 def medication_age(medication: bool, birth: date, visit: date, minimum: int) -> str | None:

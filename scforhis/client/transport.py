@@ -38,9 +38,9 @@ from urllib.request import getproxies_environment
 
 import httpx
 
-from .config import is_loopback
-from .errors import ConfigurationError
-from .redaction import redact
+from .settings import is_loopback
+from scforhis.errors import ConfigurationError
+from scforhis.redaction import redact
 
 # The monotonic time by which the attempt running in this thread or task must end.
 ATTEMPT_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(

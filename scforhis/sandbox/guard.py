@@ -30,7 +30,7 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .sandbox_config import Limits
+from .settings import Limits
 
 log = logging.getLogger("scforhis.sandbox")
 

@@ -18,17 +18,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .dates import parse_gregorian, parse_roc, roc_year, taiwan_today
-from .idnumbers import mask_id
-from .issues import ValidationResult
-from .models import CureType
-from .responses import RESERVED_MARK
-from .sandbox_config import Account, SandboxConfig
-from .sandbox_rules import booked_elsewhere, course_limit, medication_age
-from .sandbox_store import Booking, Store, Transaction, VisitKey
-from .sandbox_tokens import EXPIRED, MISSING, TokenIssuer
-from .validators import validate
-from .wire import OperationSpec, WireField
+from scforhis.validation.dates import parse_gregorian, parse_roc, roc_year, taiwan_today
+from scforhis.validation.idnumbers import mask_id
+from scforhis.validation.issues import ValidationResult
+from scforhis._generated.models import CureType
+from scforhis.client.replies import RESERVED_MARK
+from .settings import Account, SandboxConfig
+from .programme import booked_elsewhere, course_limit, medication_age
+from .store import Booking, Store, Transaction, VisitKey
+from .tokens import EXPIRED, MISSING, TokenIssuer
+from scforhis._generated.validators import validate
+from scforhis.client.wire import OperationSpec, WireField
 
 # The record key by Python field name (the manual's Delete table, without the birthday).
 KEY_FIELDS = ("hosp_id", "hosp_seq_no", "id", "birthday", "func_date", "cure_stage", "cure_type")

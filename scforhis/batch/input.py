@@ -28,9 +28,9 @@ import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, NamedTuple
 
-from .idnumbers import mask_id
-from .issues import Issue, ValidationResult, masked
-from .text import echo
+from scforhis.validation.idnumbers import mask_id
+from scforhis.validation.issues import Issue, ValidationResult, masked
+from scforhis.validation.text import echo
 
 CHUNK = 1 << 16
 FORMATS = ("auto", "json", "jsonl", "csv")

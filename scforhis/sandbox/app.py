@@ -55,13 +55,13 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .dates import taiwan_today
-from .sandbox_config import Limits, SandboxConfig
-from .sandbox_guard import ACCEPT_BURST, guarded_protocol, limit_repeats
-from .sandbox_routes import ENDPOINTS
-from .sandbox_service import Answer, Endpoint, Sandbox
-from .sandbox_store import Store
-from .text import echo, holds_surrogate, surrogate_at
+from scforhis.validation.dates import taiwan_today
+from .settings import Limits, SandboxConfig
+from .guard import ACCEPT_BURST, guarded_protocol, limit_repeats
+from scforhis._generated.routes import ENDPOINTS
+from .service import Answer, Endpoint, Sandbox
+from .store import Store
+from scforhis.validation.text import echo, holds_surrogate, surrogate_at
 
 log = logging.getLogger("scforhis.sandbox")
 

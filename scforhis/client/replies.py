@@ -21,9 +21,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .errors import ProtocolError, RejectedError
-from .issues import Issue
-from .redaction import redact
+from scforhis.errors import ProtocolError, RejectedError
+from scforhis.validation.issues import Issue
+from scforhis.redaction import redact
 
 Redactor = Callable[[str], str]
 
