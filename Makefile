@@ -35,13 +35,13 @@ fuzz: install
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -k "property or fuzz or hypothesis" tests
 
 lint: install
-	$(PY) -m ruff check codegen tests bench tools generated/python
-	$(PY) -m ruff format --check codegen tests bench tools
-	$(PY) -m mypy codegen generated/python/scforhis
+	$(PY) -m ruff check codegen scforhis tests bench tools
+	$(PY) -m ruff format --check codegen scforhis tests bench tools
+	$(PY) -m mypy codegen scforhis
 
 format: install
-	$(PY) -m ruff check --fix codegen tests bench tools
-	$(PY) -m ruff format codegen tests bench tools
+	$(PY) -m ruff check --fix codegen scforhis tests bench tools
+	$(PY) -m ruff format codegen scforhis tests bench tools
 
 demo: generate
 	$(PY) -m tools.demo

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import httpx
+
 import scforhis
 
 from .local_server import serving

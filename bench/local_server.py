@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from scforhis.sandbox.app import ServerThread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from scforhis.sandbox.app import ServerThread
 
 
 async def _save(request: Request) -> JSONResponse:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
+
 import scforhis
 from scforhis.sandbox.app import SandboxThread
 from scforhis.sandbox.settings import DEMO_ACCOUNT, SandboxConfig

@@ -37,7 +37,7 @@ def _free_port() -> int:
 def _environment(url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCFORHIS_")}
     env.update(
-        PYTHONPATH=str(ROOT / "generated" / "python"),
+        PYTHONPATH=str(ROOT),
         SCFORHIS_BASE_URL=url,
         SCFORHIS_ACCOUNT=DEMO_ACCOUNT.account,
         SCFORHIS_PASSWORD=DEMO_ACCOUNT.password,

@@ -16,6 +16,7 @@ from typing import Any
 import fastjsonschema
 import jsonschema
 import pydantic
+
 import scforhis
 
 from . import ROOT

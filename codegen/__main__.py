@@ -1,7 +1,7 @@
 """Command line of the generator.
 
 python -m codegen check [SPEC]            check the spec, report every problem, exit 1 on any
-python -m codegen generate [SPEC] [--out generated]
+python -m codegen generate [SPEC] [--out generated] [--package scforhis/_generated]
 python -m codegen diff OLD NEW               the changes between two specs, in Markdown
 """
 
@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .diff import diff_markdown, load_model
+from .emit_python import GENERATED_PACKAGE
 from .generate import generate
 from .load import load_spec
 from .problems import SpecError
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     gen = commands.add_parser("generate", help="write generated/ from the spec")
     gen.add_argument("spec", nargs="?", type=Path, default=DEFAULT_SPEC)
     gen.add_argument("--out", type=Path, default=Path("generated"))
+    gen.add_argument("--package", type=Path, default=Path(GENERATED_PACKAGE))
     diff = commands.add_parser("diff", help="print the changes between two specs in Markdown")
     diff.add_argument("old", type=Path)
     diff.add_argument("new", type=Path)
@@ -39,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
             load_spec(arguments.spec)
             print(f"{arguments.spec}: ok")
         else:
-            written = generate(arguments.spec, arguments.out)
-            print(f"generated {written} files under {arguments.out}/")
+            written = generate(arguments.spec, arguments.out, arguments.package)
+            print(f"generated {written} files under {arguments.out}/ and {arguments.package}/")
     except SpecError as error:
         print(error, file=sys.stderr)
         return 1

@@ -3,7 +3,7 @@
 Every decision is taken here from the model (which fields a model has, their Python types and
 converters, which fields the client fills, how each operation answers); the templates
 `models.py.j2`, `operations.py.j2` and `client.py.j2` only lay the plans out. The hand-written
-engine they rely on is in codegen/runtime (session, wire, responses, config, errors).
+engine they rely on is hand-written in scforhis/client (session, wire, replies, settings).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import keyword
 import re
 from dataclasses import dataclass
 
+from scforhis.client.settings import Settings
+
 from .model import Enum, Field, Operation, Response, Spec
 from .naming import constant_name, pascal_case
 from .render import render_template
-from .runtime.config import Settings
 
 # Methods whose repetition has the effect of one call: retried on timeouts and 5xx.
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE"})
@@ -337,12 +338,12 @@ def check_services(spec: Spec) -> None:
             raise ValueError(f"service {service.key!r} has no `{service.key}_url` client setting")
 
 
-def emit_client(spec: Spec, base: str) -> dict[str, str]:
+def emit_client(spec: Spec) -> dict[str, str]:
     """The client modules of the generated package, keyed by their path under generated/."""
     check_services(spec)
     emitter = ClientEmitter(spec)
     return {
-        f"{base}/models.py": emitter.render("models.py.j2"),
-        f"{base}/operations.py": emitter.render("operations.py.j2"),
-        f"{base}/client.py": emitter.render("client.py.j2"),
+        "models.py": emitter.render("models.py.j2"),
+        "operations.py": emitter.render("operations.py.j2"),
+        "client.py": emitter.render("client.py.j2"),
     }

@@ -1,4 +1,5 @@
-"""The generated Python package `scforhis`: validators, metadata, and the runtime modules.
+"""The generated half of the Python package: `scforhis/_generated/` (validators, models,
+operations, the typed client, the sandbox routes and the table of public names).
 
 The emitter decides everything here (constant names, fast paths, what each field checks); the
 templates in codegen/templates only lay the decisions out as code. Output is formatted by ruff.
@@ -8,12 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from .emit_client import ClientEmitter, emit_client
 from .emit_sandbox import emit_sandbox
-from .inline import SharedCall, inline_check, share_calls
+from .inline import RUNTIME_PACKAGE, SharedCall, inline_check, share_calls
 from .model import Condition, Enum, Evidence, Field, Operation, Rule, SoftRange, Spec
 from .naming import constant_name
 from .patterns import (
@@ -27,38 +27,6 @@ from .patterns import (
 )
 from .render import render_template
 from .semantics import RULE_FUNCTIONS, check_parameters
-
-RUNTIME_MODULES = (
-    "batch_input",
-    "batch_report",
-    "batch_send",
-    "batch_upload",
-    "cli_batch",
-    "config",
-    "dates",
-    "errors",
-    "idnumbers",
-    "issues",
-    "keys",
-    "reading",
-    "redaction",
-    "responses",
-    "rules",
-    "session",
-    "transport",
-    "values",
-    "wire",
-    "cli",
-    "__main__",
-    "sandbox_app",
-    "sandbox_config",
-    "sandbox_guard",
-    "sandbox_rules",
-    "sandbox_service",
-    "sandbox_store",
-    "sandbox_tokens",
-    "text",
-)
 
 # How generated code parses a valid value of each kind, for rules that need it.
 _PARSERS = {"gregorian": "parse_gregorian", "roc": "parse_roc"}
@@ -190,11 +158,11 @@ class PythonEmitter:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.constants = _Constants()
-        # (runtime module, name) pairs the validators import; "" is the package itself.
+        # (module, name) pairs the validators import from the hand-written validation wing.
         self.imports: set[tuple[str, str]] = {
-            ("dates", "parse_gregorian"),
-            ("dates", "parse_roc"),
-            ("dates", "taiwan_today"),
+            (f"{RUNTIME_PACKAGE}.dates", "parse_gregorian"),
+            (f"{RUNTIME_PACKAGE}.dates", "parse_roc"),
+            (f"{RUNTIME_PACKAGE}.dates", "taiwan_today"),
         }
         # Each wire name the checks look up and the module variable that holds it.
         self.key_names: dict[str, str] = {}
@@ -435,7 +403,7 @@ class PythonEmitter:
         else:
             # Positional, in the check's own parameter order: the cheapest call Python makes.
             call = f"rules.{rule.check}({', '.join(values[p] for p in parameters)})"
-            self.imports.add(("", "rules"))
+            self.imports.add((RUNTIME_PACKAGE, "rules"))
         return RulePlan(
             rule=rule,
             guard=" and ".join(guards) if guards else "True",
@@ -564,20 +532,15 @@ class PythonEmitter:
         )
 
 
-def runtime_source(name: str) -> str:
-    """A runtime module's text with the one-line header that names its source."""
-    text = resources.files("codegen.runtime").joinpath(f"{name}.py").read_text(encoding="utf-8")
-    return f"# Copied by `make generate` from codegen/runtime/{name}.py; edit it there.\n{text}"
+# Where the generated subpackage stands, relative to the repository root.
+GENERATED_PACKAGE = "scforhis/_generated"
 
 
 def emit_python(spec: Spec) -> dict[str, str]:
-    """Every file of the generated package, keyed by its path under generated/."""
+    """Every file of the generated subpackage, keyed by its path under GENERATED_PACKAGE."""
     emitter = PythonEmitter(spec)
-    base = "python/scforhis"
-    files: dict[str, Any] = {f"{base}/{name}.py": runtime_source(name) for name in RUNTIME_MODULES}
-    files[f"{base}/validators.py"] = emitter.validators_module()
-    files[f"{base}/__init__.py"] = emitter.init_module()
-    files.update(emit_client(spec, base))
-    files.update(emit_sandbox(spec, base))
-    files[f"{base}/py.typed"] = ""
+    files: dict[str, Any] = {"validators.py": emitter.validators_module()}
+    files["__init__.py"] = emitter.init_module()
+    files.update(emit_client(spec))
+    files.update(emit_sandbox(spec))
     return files

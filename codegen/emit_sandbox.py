@@ -1,6 +1,6 @@
 """The sandbox's routes: `sandbox_routes.py` in the generated package.
 
-The sandbox server (codegen/runtime/sandbox_*.py) serves one route per operation of the spec.
+The sandbox server (scforhis/sandbox/) serves one route per operation of the spec.
 Its business logic is hand-written; what it must not retype is decided here from the model:
 each operation's method and path (through the client's operation table) and the wire names and
 codes of its answer (`msG_CODE`, `msG_INFO`, `tokenid`, `Y`/`N`), which the client's table keeps
@@ -55,8 +55,8 @@ def endpoint_plan(spec: Spec, operation: Operation) -> EndpointPlan:
     )
 
 
-def emit_sandbox(spec: Spec, base: str) -> dict[str, str]:
+def emit_sandbox(spec: Spec) -> dict[str, str]:
     """The generated sandbox route table, keyed by its path under generated/."""
     plans = [endpoint_plan(spec, op) for op in spec.operations]
-    text = render_template("sandbox_routes.py.j2", spec=spec, endpoints=plans)
-    return {f"{base}/sandbox_routes.py": text}
+    text = render_template("routes.py.j2", spec=spec, endpoints=plans)
+    return {"routes.py": text}

@@ -293,7 +293,7 @@ def _reply_object(fields: tuple[Field, ...], defs: Defs) -> dict[str, Any]:
     """`object_schema` for a reply, whose member names may come in any letter case.
 
     The manual prints `msg_CODE` (Update) and `MSG_CODE` (GetTokenID), the serializer writes
-    `msG_CODE`, and the client reads names ignoring case (runtime/responses.py). `properties`
+    `msG_CODE`, and the client reads names ignoring case (scforhis/client/replies.py). `properties`
     keep the canonical names for documentation; `patternProperties` hold every spelling to the
     value schema, and each requirement (always, or under a condition) accepts any spelling.
     """

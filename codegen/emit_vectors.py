@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from scforhis.validation.dates import format_gregorian, format_roc, parse_gregorian, parse_roc
+
 from .emit_schemas import render_json
 from .model import Field, Operation, Rule, Spec
 from .patterns import value_pattern
-from .runtime.dates import format_gregorian, format_roc, parse_gregorian, parse_roc
 
 # Codes a JSON Schema catches; the others only a full validator does.
 SCHEMA_CODES = frozenset({"required", "blank", "type", "enum", "pattern", "length"})

@@ -2,7 +2,7 @@
 expression, with the rule's arguments in place of its parameters.
 
 A call to a small Python function costs more than the comparison inside it, and validators run
-every rule on every record; inlining keeps `codegen/runtime/rules.py` the one place where a check
+every rule on every record; inlining keeps `scforhis/validation/rules.py` the one place where a check
 is written while the generated code pays only for the comparison. A check that is more than one
 expression, or uses anything but names, constants, operators and calls of named functions, stays
 a call.
@@ -21,6 +21,10 @@ from typing import Any
 # Expression nodes whose meaning does not depend on where the code stands (no new scopes, no
 # assignments, no attribute or subscript look-ups that could change with the substitution; so a
 # call can only be of a plain name, with positional arguments).
+# Inlined checks may only use names from the hand-written validation code: the generated module
+# imports them from there, and the validation wing never imports generated code.
+RUNTIME_PACKAGE = "scforhis.validation"
+
 _ALLOWED = (
     ast.BoolOp,
     ast.BinOp,
@@ -40,7 +44,7 @@ _ALLOWED = (
 @dataclass(frozen=True)
 class Inlined:
     """An inlined check: the expression (parenthesised) and the names it needs imported,
-    as (runtime module, name) pairs."""
+    as (module, name) pairs, each module a dotted path inside the hand-written package."""
 
     expression: str
     imports: frozenset[tuple[str, str]]
@@ -68,9 +72,9 @@ def inline_check(function: Callable[..., Any], arguments: Mapping[str, str]) -> 
                     return None
                 continue
             module = getattr(found, "__module__", "")
-            if not module.startswith("codegen.runtime."):
+            if not module.startswith(RUNTIME_PACKAGE + "."):
                 return None
-            imports.add((module.rsplit(".", 1)[1], node.id))
+            imports.add((module, node.id))
 
     class _Substitute(ast.NodeTransformer):
         def visit_Name(self, node: ast.Name) -> ast.expr:

@@ -12,8 +12,9 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from scforhis.validation import rules as rule_checks
+
 from .naming import aspnet_camel_case, snake_case
-from .runtime import rules as rule_checks
 
 Report = Callable[[tuple[str | int, ...], str], None]
 

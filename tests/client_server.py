@@ -18,12 +18,13 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-import scforhis
-from scforhis.sandbox.app import ServerThread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+
+import scforhis
+from scforhis.sandbox.app import ServerThread
 
 ACCOUNT = "3501200000ADM"
 PASSWORD = "Tw-pa55:word"

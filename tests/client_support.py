@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import scforhis
 
+import scforhis
 from tests.conftest import spec_model
 
 BASE_URL = "https://hpa.test/ScForHisWebApi/api"

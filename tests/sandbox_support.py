@@ -12,9 +12,8 @@ import time
 from typing import Any
 
 import scforhis
-from scforhis.validation.idnumbers import check_digit
 from scforhis.sandbox.settings import DEMO_ACCOUNT, Account, SandboxConfig
-
+from scforhis.validation.idnumbers import check_digit
 from tests.conftest import spec_model
 
 _SPEC = spec_model()

@@ -14,8 +14,14 @@ from hypothesis import strategies as st
 
 from codegen.model import Condition, Enum, Field, Operation
 from codegen.patterns import fast_range, value_pattern
-from codegen.runtime.dates import age_on, format_gregorian, format_roc, parse_gregorian, parse_roc
-from codegen.runtime.idnumbers import LETTER_VALUES, check_digit
+from scforhis.validation.dates import (
+    age_on,
+    format_gregorian,
+    format_roc,
+    parse_gregorian,
+    parse_roc,
+)
+from scforhis.validation.idnumbers import LETTER_VALUES, check_digit
 
 # A fixed "today" so that generated records stay valid whatever day the tests run.
 TODAY = date(2026, 11, 25)

@@ -7,11 +7,11 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from scforhis.batch.input import InputError, LongRow, Visits, header_name, read_records, with_issues
-from scforhis.validation.issues import ValidationResult
+
 from scforhis._generated.operations import RECORD_KEY, SAVE
 from scforhis._generated.validators import LABELS_SAVE
-
+from scforhis.batch.input import InputError, LongRow, Visits, header_name, read_records, with_issues
+from scforhis.validation.issues import ValidationResult
 from tests.conftest import spec_model
 
 RECORD = dict(spec_model().operation("Save").examples[0].request)

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scforhis.cli import main
+
 from scforhis._generated.client import Client
+from scforhis.cli import main
 from scforhis.sandbox.app import SandboxThread
 from scforhis.sandbox.settings import DEMO_ACCOUNT, SandboxConfig
-
 from tests.conftest import spec_model
 from tests.sandbox_support import visit
 
@@ -330,8 +330,8 @@ def test_upload_sends_neither_a_shifted_row_nor_a_repeated_visit(
 def test_every_operation_finds_its_labels() -> None:
     """The CLI takes each operation's labels from the validators module by the name of the
     check it uses (Update shares Save's): every operation must find one for each field."""
-    from scforhis.batch.commands import _labels
     from scforhis._generated.operations import OPERATIONS
+    from scforhis.batch.commands import _labels
 
     for name, operation in OPERATIONS.items():
         labels = _labels(name)

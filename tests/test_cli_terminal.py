@@ -22,7 +22,7 @@ TODAY = "2026-11-25"
 
 def _env(**changes: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCFORHIS_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "generated" / "python"), str(ROOT)])
+    env["PYTHONPATH"] = str(ROOT)
     env.update(changes)
     return env
 

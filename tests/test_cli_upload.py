@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scforhis.cli import main
+
 from scforhis._generated.client import Client
+from scforhis.cli import main
 from scforhis.sandbox.app import SandboxThread
 from scforhis.sandbox.settings import DEMO_ACCOUNT, SandboxConfig
-
 from tests.sandbox_support import visit
 
 COUNT = 20

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scforhis.cli import main
 
+from scforhis.cli import main
 from tests.conftest import spec_model
 from tests.sandbox_support import manual_request, visit
 

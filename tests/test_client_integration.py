@@ -9,9 +9,9 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+
 import scforhis
 from scforhis.validation.idnumbers import check_digit
-
 from tests.client_server import ACCOUNT, NOT_ELIGIBLE_ID, PASSWORD, ServiceThread
 from tests.client_support import manual_query, manual_record
 

@@ -13,11 +13,11 @@ from typing import Any
 import certifi
 import httpx
 import pytest
-import scforhis
-from scforhis.client import wire
 
+import scforhis
 from codegen.model import Field
 from codegen.naming import pascal_case
+from scforhis.client import wire
 from tests.client_support import (
     ACCOUNT,
     BASE_URL,
@@ -66,7 +66,9 @@ def test_twin_models_share_fields_but_stay_distinct() -> None:
     # Update has Save's fields; its model shares them through a private base, yet an
     # UpdateRequest is no SaveRequest, and each writes and shows itself as its own operation.
     assert not issubclass(scforhis.UpdateRequest, scforhis.SaveRequest)
-    assert scforhis._generated.operations.UPDATE.fields is scforhis._generated.operations.SAVE.fields
+    assert (
+        scforhis._generated.operations.UPDATE.fields is scforhis._generated.operations.SAVE.fields
+    )
     saved = _visit(scforhis.SaveRequest)
     updated = _visit(scforhis.UpdateRequest)
     assert updated.to_wire() == saved.to_wire()

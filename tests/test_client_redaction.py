@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import scforhis
 
+import scforhis
 from tests.client_server import ACCOUNT, NOT_ELIGIBLE_ID, PASSWORD, ServiceThread
 from tests.client_support import CLINICIAN_ID, PATIENT_ID, manual_query, manual_record
 

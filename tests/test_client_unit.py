@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-import scforhis
 
+import scforhis
 from tests.client_support import (
     ACCOUNT,
     CLINICIAN_ID,

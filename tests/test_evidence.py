@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import scforhis
 
+import scforhis
 from codegen.load import load_spec
 from codegen.model import Field, Operation
 from codegen.problems import SpecError

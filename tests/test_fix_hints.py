@@ -10,14 +10,14 @@ from datetime import date
 from typing import Any
 
 import pytest
-import scforhis
 from hypothesis import example, given
 from hypothesis import strategies as st
+
+import scforhis
+from codegen.model import Field
 from scforhis.validation.dates import read_date_loosely
 from scforhis.validation.idnumbers import id_checksum_ok, mask_id
 from scforhis.validation.issues import FieldInfo
-
-from codegen.model import Field
 from tests.conftest import spec_model
 from tests.strategies import TODAY, value_strategy
 

@@ -1,5 +1,5 @@
 """Rule checks written inline by the generator mean exactly what the functions in
-codegen/runtime/rules.py mean."""
+scforhis/validation/rules.py mean."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from codegen.inline import inline_check, share_calls
-from codegen.runtime import dates, rules
 from codegen.semantics import RULE_FUNCTIONS
+from scforhis.validation import dates, rules
 
 ARGUMENTS: dict[str, st.SearchStrategy[Any]] = {
     "date": st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)),
@@ -44,7 +44,7 @@ def _attribute_call(day: date, years: int) -> bool:
 
 def test_one_expression_checks_are_inlined_and_others_stay_calls() -> None:
     assert _inlined(rules.not_before) is not None
-    assert _inlined(rules.age_at_most).imports == {("dates", "age_on")}
+    assert _inlined(rules.age_at_most).imports == {("scforhis.validation.dates", "age_on")}
     assert _inlined(_two_statements) is None
     assert _inlined(_attribute_call) is None
 

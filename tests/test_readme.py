@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from scforhis.sandbox.app import SandboxThread
 from scforhis.sandbox.settings import DEMO_ACCOUNT
-
 from tests.conftest import ROOT
 from tests.sandbox_support import config, visit
 
@@ -79,7 +79,7 @@ def environment(sandbox: SandboxThread) -> dict[str, str]:
     """This process's environment without SCFORHIS_* settings, plus the settings the README's
     `export` lines give (the sandbox's address in place of the README's)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCFORHIS_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "generated" / "python"), str(ROOT)])
+    env["PYTHONPATH"] = str(ROOT)
     for line in shell_commands():
         words = shlex.split(line.replace(README_URL, sandbox.url))
         if words[0] == "export":

@@ -26,7 +26,7 @@ from codegen.emit_openapi import openapi_document
 from codegen.emit_schemas import DIALECT, Defs, response_body, standalone
 from codegen.model import Field, Operation
 from codegen.openapi_schemas import COMPONENTS, GeneratorDefs, reply_component
-from codegen.runtime.responses import decode_body
+from scforhis.client.replies import decode_body
 from tests.conftest import ROOT, spec_model
 
 # spec_model() is build_model(load_spec(SPEC_PATH)), as codegen/generate.py builds it.

@@ -8,8 +8,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codegen.runtime.dates import age_on, format_gregorian, format_roc, parse_gregorian, parse_roc
-from codegen.runtime.idnumbers import LETTER_VALUES, check_digit, id_checksum_ok, id_kind, mask_id
+from scforhis.validation.dates import (
+    age_on,
+    format_gregorian,
+    format_roc,
+    parse_gregorian,
+    parse_roc,
+)
+from scforhis.validation.idnumbers import (
+    LETTER_VALUES,
+    check_digit,
+    id_checksum_ok,
+    id_kind,
+    mask_id,
+)
 from tests.strategies import tw_ids
 
 

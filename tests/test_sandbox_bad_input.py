@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from scforhis.sandbox.app import SandboxThread
 
 from codegen.model import Operation
+from scforhis.sandbox.app import SandboxThread
 from tests.conftest import spec_model
 from tests.sandbox_support import config, manual_query, manual_request
 

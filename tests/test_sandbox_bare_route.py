@@ -7,8 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import httpx
-from scforhis.sandbox.app import SandboxThread
 
+from scforhis.sandbox.app import SandboxThread
 from tests.sandbox_support import config, visit
 
 

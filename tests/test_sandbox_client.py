@@ -15,11 +15,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 import scforhis
 from scforhis.sandbox.app import SandboxThread
 from scforhis.sandbox.settings import DEMO_ACCOUNT, Account
 from scforhis.sandbox.tokens import dotnet_ticks
-
 from tests.conftest import spec_model
 from tests.sandbox_support import (
     OTHER_ACCOUNT,

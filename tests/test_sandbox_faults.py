@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 import scforhis
 from scforhis.sandbox.app import SandboxThread
 from scforhis.sandbox.settings import Faults
-
 from tests.sandbox_support import client_options, config, manual_query, patient, visit
 
 

@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
 import scforhis
 from scforhis.sandbox.app import SandboxThread
-
 from tests.sandbox_support import client_options, config, patient, visit
 
 CLIENTS = 20

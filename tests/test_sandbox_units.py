@@ -17,14 +17,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from scforhis.cli import main
+from scforhis.sandbox.programme import booked_elsewhere, course_limit, medication_age
 from scforhis.sandbox.settings import (
     DEMO_ACCOUNT,
     Account,
     SandboxConfigError,
     load_config,
 )
-from scforhis.sandbox.programme import booked_elsewhere, course_limit, medication_age
 from scforhis.sandbox.store import Booking, Store, VisitKey
 from scforhis.sandbox.tokens import (
     EXPIRED,
@@ -34,7 +35,6 @@ from scforhis.sandbox.tokens import (
     dotnet_ticks,
     unix_seconds,
 )
-
 from tests.conftest import ROOT, spec_model
 from tests.sandbox_support import Clock
 
@@ -292,7 +292,7 @@ def _free_port() -> int:
 def test_python_m_scforhis_sandbox_serves_and_stops(tmp_path: Path) -> None:
     port = _free_port()
     db = tmp_path / "cli.db"
-    environment = {**os.environ, "PYTHONPATH": str(ROOT / "generated" / "python")}
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "scforhis", "sandbox", "--port", str(port), "--db", str(db)]
     process = subprocess.Popen(
         command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

@@ -72,10 +72,11 @@ def test_gettokenid_response_as_printed_is_not_json() -> None:
 
 def test_generate_is_deterministic_and_matches_the_committed_tree(tmp_path: Path) -> None:
     first, second = tmp_path / "one", tmp_path / "two"
-    generate(SPEC_PATH, first)
-    generate(SPEC_PATH, second)
+    generate(SPEC_PATH, first / "generated", first / "package")
+    generate(SPEC_PATH, second / "generated", second / "package")
     _assert_same_tree(first, second)
-    _assert_same_tree(first, ROOT / "generated")
+    _assert_same_tree(first / "generated", ROOT / "generated")
+    _assert_same_tree(first / "package", ROOT / "scforhis" / "_generated")
 
 
 def _assert_same_tree(left: Path, right: Path) -> None:

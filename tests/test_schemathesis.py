@@ -29,15 +29,15 @@ from typing import Any
 
 import pytest
 import requests
-import scforhis
 import schemathesis
 from hypothesis import settings
 from hypothesis import strategies as st
-from scforhis.sandbox.app import SandboxThread
-from scforhis.sandbox.settings import DEMO_ACCOUNT
-from scforhis._generated.routes import ENDPOINTS
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
+import scforhis
+from scforhis._generated.routes import ENDPOINTS
+from scforhis.sandbox.app import SandboxThread
+from scforhis.sandbox.settings import DEMO_ACCOUNT
 from tests.conftest import ROOT, spec_model
 from tests.sandbox_support import client_options, config
 

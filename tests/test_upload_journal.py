@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from scforhis._generated.operations import RECORD_KEY
 from scforhis.batch.input import InputError, Record
 from scforhis.batch.journal import (
     ACCEPTED,
@@ -28,7 +30,6 @@ from scforhis.batch.journal import (
     content_digest,
     record_key,
 )
-from scforhis._generated.operations import RECORD_KEY
 from scforhis.sandbox.store import Store, VisitKey
 
 ID = "A123456789"

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from scforhis.cli import main
 from scforhis.sandbox.app import SandboxThread
 from scforhis.sandbox.settings import DEMO_ACCOUNT, SandboxConfig
-
 from tests.conftest import ROOT
 from tests.sandbox_support import visit
 from tests.test_cli_upload import calls, settings, stored  # noqa: F401 - fixtures
@@ -95,7 +95,7 @@ def test_one_run_per_journal(
          f"j = Journal({journal!r})\nprint('held', flush=True)\ntime.sleep(60)\n"],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "generated" / "python")},
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
@@ -206,7 +206,7 @@ def _sandbox_process(db: Path, port: int, latency_ms: int) -> subprocess.Popen[s
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "generated" / "python")},
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -226,7 +226,7 @@ def test_kill_9_at_random_moments_with_8_jobs_loses_and_doubles_nothing(tmp_path
     path = write_jsonl(tmp_path / "day.jsonl", records)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SCFORHIS_")},
-        "PYTHONPATH": str(ROOT / "generated" / "python"),
+        "PYTHONPATH": str(ROOT),
         "SCFORHIS_BASE_URL": f"http://127.0.0.1:{port}",
         "SCFORHIS_ACCOUNT": DEMO_ACCOUNT.account,
         "SCFORHIS_PASSWORD": DEMO_ACCOUNT.password,

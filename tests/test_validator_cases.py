@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-import scforhis
 
+import scforhis
 from tests.conftest import spec_model
 
 TODAY = date(2026, 11, 25)

@@ -10,13 +10,13 @@ from typing import Any
 
 import jsonschema
 import pytest
-import scforhis
 from hypothesis import example, given
 from hypothesis import strategies as st
-from scforhis.validation.keys import canonical_keys
 
+import scforhis
 from codegen.model import Field, Operation
 from codegen.patterns import value_pattern
+from scforhis.validation.keys import canonical_keys
 from tests.conftest import load_schema, spec_model
 from tests.strategies import TODAY, valid_payloads, value_strategy
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from scforhis._generated import validators
 
 from codegen.model import Spec
 from codegen.naming import constant_name
 from codegen.patterns import fast_range
+from scforhis._generated import validators
 
 TABLES = sorted(
     name

@@ -11,8 +11,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-import scforhis
 
+import scforhis
 from tests.conftest import ROOT, load_schema, spec_model
 
 TODAY = date(2026, 11, 25)

@@ -13,11 +13,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import scforhis
-from scforhis.sandbox.app import SandboxThread
-from scforhis.sandbox.settings import SandboxConfig
-
 from codegen.load import load_spec
 from codegen.model import build_model
+from scforhis.sandbox.app import SandboxThread
+from scforhis.sandbox.settings import SandboxConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 

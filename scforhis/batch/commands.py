@@ -21,6 +21,14 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from scforhis._generated.operations import OPERATIONS, RECORD_KEY, SECRET_NAMES
+from scforhis._generated.validators import CHECKS, CLEAN, VALIDATORS, share_key_objects
+from scforhis.client.settings import ENV_HOSP_ID, ENV_HOSP_SEQ_NO
+from scforhis.client.wire import OperationSpec
+from scforhis.errors import ConfigurationError, ScForHisError
+from scforhis.validation.dates import taiwan_today
+from scforhis.validation.issues import Issue, ValidationResult
+
 from .input import (
     FORMATS,
     Flagged,
@@ -32,13 +40,6 @@ from .input import (
     with_issues,
 )
 from .report import Reporter, text_lines
-from scforhis.client.settings import ENV_HOSP_ID, ENV_HOSP_SEQ_NO
-from scforhis.validation.dates import taiwan_today
-from scforhis.errors import ConfigurationError, ScForHisError
-from scforhis.validation.issues import Issue, ValidationResult
-from scforhis._generated.operations import OPERATIONS, RECORD_KEY, SECRET_NAMES
-from scforhis._generated.validators import CHECKS, CLEAN, VALIDATORS, share_key_objects
-from scforhis.client.wire import OperationSpec
 
 if TYPE_CHECKING:
     from .journal import UploadTally
@@ -393,9 +394,10 @@ def _upload(arguments: argparse.Namespace) -> int:
             f"只能上傳 only {', '.join(UPLOADABLE)} can be uploaded, not {arguments.op}"
         )
     # Imported here: `validate` needs neither httpx nor the journal's sqlite3.
-    from .send import Sender, upload
-    from .journal import ACCEPTED, INVALID, STATUS_WORDS, Journal
     from scforhis._generated.client import Client
+
+    from .journal import ACCEPTED, INVALID, STATUS_WORDS, Journal
+    from .send import Sender, upload
 
     operation = OPERATIONS[arguments.op]
     validator = VALIDATORS[arguments.op]

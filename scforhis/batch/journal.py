@@ -31,13 +31,14 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .input import InputError, Record
 from scforhis.errors import (
     ConfigurationError,
     RejectedError,
 )
-from scforhis.validation.idnumbers import mask_id
 from scforhis.redaction import redact
+from scforhis.validation.idnumbers import mask_id
+
+from .input import InputError, Record
 
 if sys.platform == "win32":
     import msvcrt

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from .input import Record
 from scforhis.validation.issues import Issue, ValidationResult
+
+from .input import Record
 
 WORDS = {
     "zh-TW": {

@@ -19,6 +19,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+from scforhis.errors import (
+    ConnectionFailedError,
+    OutcomeUnknownError,
+    ScForHisError,
+    TransportError,
+    ValidationError,
+)
+from scforhis.validation.issues import ValidationResult
+from scforhis.validation.keys import canonical_keys
+
 from .input import Record
 from .journal import (
     ACCEPTED,
@@ -39,15 +49,6 @@ from .journal import (
     content_digest,
     record_key,
 )
-from scforhis.errors import (
-    ConnectionFailedError,
-    OutcomeUnknownError,
-    ScForHisError,
-    TransportError,
-    ValidationError,
-)
-from scforhis.validation.issues import ValidationResult
-from scforhis.validation.keys import canonical_keys
 
 Send = Callable[[Mapping[str, Any]], Any]
 

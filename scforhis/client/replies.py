@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from scforhis.errors import ProtocolError, RejectedError
-from scforhis.validation.issues import Issue
 from scforhis.redaction import redact
+from scforhis.validation.issues import Issue
 
 Redactor = Callable[[str], str]
 

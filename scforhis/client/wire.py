@@ -18,10 +18,11 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from scforhis.redaction import shown_value
 from scforhis.validation.dates import format_gregorian, format_roc
 from scforhis.validation.dates import roc_year as roc_year_of
 from scforhis.validation.issues import ValidationResult
-from scforhis.redaction import shown_value
+
 from .replies import ResponseShape
 
 Converter = Callable[[object], object]

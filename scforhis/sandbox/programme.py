@@ -17,6 +17,7 @@ from collections.abc import Set
 from datetime import date
 
 from scforhis.validation.dates import age_on, format_roc
+
 from .store import Booking
 
 

@@ -18,17 +18,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from scforhis._generated.models import CureType
+from scforhis._generated.validators import validate
+from scforhis.client.replies import RESERVED_MARK
+from scforhis.client.wire import OperationSpec, WireField
 from scforhis.validation.dates import parse_gregorian, parse_roc, roc_year, taiwan_today
 from scforhis.validation.idnumbers import mask_id
 from scforhis.validation.issues import ValidationResult
-from scforhis._generated.models import CureType
-from scforhis.client.replies import RESERVED_MARK
-from .settings import Account, SandboxConfig
+
 from .programme import booked_elsewhere, course_limit, medication_age
+from .settings import Account, SandboxConfig
 from .store import Booking, Store, Transaction, VisitKey
 from .tokens import EXPIRED, MISSING, TokenIssuer
-from scforhis._generated.validators import validate
-from scforhis.client.wire import OperationSpec, WireField
 
 # The record key by Python field name (the manual's Delete table, without the birthday).
 KEY_FIELDS = ("hosp_id", "hosp_seq_no", "id", "birthday", "func_date", "cure_stage", "cure_type")
