@@ -6,11 +6,10 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
-from scforhis.validation.dates import format_gregorian
-from scforhis.validation.idnumbers import LETTER_VALUES, check_digit
-
 from codegen.load import load_spec
 from codegen.model import Spec, build_model
+from scforhis.validation.dates import format_gregorian
+from scforhis.validation.idnumbers import LETTER_VALUES, check_digit
 
 from . import ROOT
 

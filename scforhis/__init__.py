@@ -20,28 +20,74 @@ import importlib
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
-# The generated face lists the spec-derived names; it imports nothing when it runs.
-from . import _generated
-
 if TYPE_CHECKING:
     from ._generated import *  # noqa: F403  (the spec-derived names; their list is _generated.__all__)
-    from .client.replies import ApiResult, Eligibility, EligibilityResult, Token, judge_eligibility
-    from .client.settings import RetryPolicy, Settings
-    from .errors import (
-        ConfigurationError,
-        ConnectionFailedError,
-        HTTPStatusError,
-        OutcomeUnknownError,
-        ProtocolError,
-        RejectedError,
-        RequestTimeoutError,
-        RetryLaterError,
-        ScForHisError,
-        TransportError,
-        UnencodableError,
-        ValidationError,
+    from .client.replies import (
+        ApiResult as ApiResult,
     )
-    from .validation.issues import FieldInfo, Issue, ValidationResult
+    from .client.replies import (
+        Eligibility as Eligibility,
+    )
+    from .client.replies import (
+        EligibilityResult as EligibilityResult,
+    )
+    from .client.replies import (
+        Token as Token,
+    )
+    from .client.replies import (
+        judge_eligibility as judge_eligibility,
+    )
+    from .client.settings import (
+        RetryPolicy as RetryPolicy,
+    )
+    from .client.settings import (
+        Settings as Settings,
+    )
+    from .errors import (
+        ConfigurationError as ConfigurationError,
+    )
+    from .errors import (
+        ConnectionFailedError as ConnectionFailedError,
+    )
+    from .errors import (
+        HTTPStatusError as HTTPStatusError,
+    )
+    from .errors import (
+        OutcomeUnknownError as OutcomeUnknownError,
+    )
+    from .errors import (
+        ProtocolError as ProtocolError,
+    )
+    from .errors import (
+        RejectedError as RejectedError,
+    )
+    from .errors import (
+        RequestTimeoutError as RequestTimeoutError,
+    )
+    from .errors import (
+        RetryLaterError as RetryLaterError,
+    )
+    from .errors import (
+        ScForHisError as ScForHisError,
+    )
+    from .errors import (
+        TransportError as TransportError,
+    )
+    from .errors import (
+        UnencodableError as UnencodableError,
+    )
+    from .errors import (
+        ValidationError as ValidationError,
+    )
+    from .validation.issues import (
+        FieldInfo as FieldInfo,
+    )
+    from .validation.issues import (
+        Issue as Issue,
+    )
+    from .validation.issues import (
+        ValidationResult as ValidationResult,
+    )
 
 # Each hand-written public name and the module that holds it. Nothing is imported until a name is
 # first used: the client needs httpx and the settings need ssl, and `scforhis validate` needs neither.
@@ -73,15 +119,22 @@ _HAND_WRITTEN = {
 _GENERATED_MODULES = ("validators", "models", "operations")
 
 __version__ = "0.1.0"
-API_NAME = _generated.API_NAME
-MANUAL_VERSION = _generated.MANUAL_VERSION
+
+
+def _spec_exports() -> dict[str, str]:
+    """The spec-derived public names and the generated module holding each (`""`: the subpackage
+    itself). Read on first use, so the hand-written wings import before the first `make generate`."""
+    generated = importlib.import_module("._generated", __name__)
+    return {"API_NAME": "", "MANUAL_VERSION": "", **generated.EXPORTS}
 
 
 def __getattr__(name: str) -> Any:
     if name in _HAND_WRITTEN:
         value = getattr(importlib.import_module(f".{_HAND_WRITTEN[name]}", __name__), name)
-    elif name in _generated.EXPORTS:
-        module = importlib.import_module(f"._generated.{_generated.EXPORTS[name]}", __name__)
+    elif name == "__all__":
+        value = sorted({*_HAND_WRITTEN, *_spec_exports()})
+    elif not name.startswith("_") and name in (spec := _spec_exports()):
+        module = importlib.import_module(f"._generated.{spec[name]}".rstrip("."), __name__)
         value = getattr(module, name)
     elif name in _GENERATED_MODULES:
         value = importlib.import_module(f"._generated.{name}", __name__)
@@ -94,31 +147,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
-
-
-__all__ = [
-    "ApiResult",
-    "ConfigurationError",
-    "ConnectionFailedError",
-    "Eligibility",
-    "EligibilityResult",
-    "FieldInfo",
-    "HTTPStatusError",
-    "Issue",
-    "OutcomeUnknownError",
-    "ProtocolError",
-    "RejectedError",
-    "RequestTimeoutError",
-    "RetryLaterError",
-    "RetryPolicy",
-    "ScForHisError",
-    "Settings",
-    "Token",
-    "TransportError",
-    "UnencodableError",
-    "ValidationError",
-    "ValidationResult",
-    "judge_eligibility",
-]
-__all__ += _generated.__all__
+    return sorted({*globals(), *_HAND_WRITTEN, *_spec_exports()})

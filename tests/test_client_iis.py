@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
+
 import scforhis
 from scforhis.client import session
-
 from tests.client_support import Driver, Service, manual_query, manual_record
 from tests.client_support import open_client as open_mock
 from tests.iis_service import ELIGIBLE, RESERVED, UNDER_18, UNDER_18_ID, IisService

@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterator
 from urllib.parse import quote, quote_plus, unquote
 
 import pytest
-import scforhis
 from hypothesis import given
 from hypothesis import strategies as st
-from scforhis.redaction import HIDDEN, decoded, redact, secret_patterns
 
+import scforhis
+from scforhis.redaction import HIDDEN, decoded, redact, secret_patterns
 from tests.client_support import manual_query, manual_record
 from tests.iis_service import ACCOUNT, PASSWORD, UNDER_18_ID, IisService
 

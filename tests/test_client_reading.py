@@ -8,9 +8,10 @@ import logging
 import zlib
 
 import pytest
-import scforhis
 from hypothesis import given
 from hypothesis import strategies as st
+
+import scforhis
 from scforhis.client.reading import MAX_REPLY_BYTES, BodyReader, ReplyError, decode_text
 from scforhis.client.transport import LOG_FILTER, install_log_filter
 

@@ -12,10 +12,10 @@ import zlib
 from collections.abc import Iterator
 
 import pytest
-import scforhis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import scforhis
 from tests.client_support import manual_query, manual_record
 from tests.iis_service import ELIGIBLE, RESERVED, UNDER_18, IisService
 

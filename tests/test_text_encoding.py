@@ -14,14 +14,14 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
-import scforhis
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import scforhis
+from codegen.patterns import admits_any_character
 from scforhis.validation import keys
 from scforhis.validation.issues import FieldInfo
 from scforhis.validation.text import ECHO_LENGTH, echo, holds_surrogate, printable, surrogate_at
-
-from codegen.patterns import admits_any_character
 from tests.conftest import spec_model
 from tests.strategies import TODAY, valid_payloads
 

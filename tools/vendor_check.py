@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from scforhis.client.replies import decode_body
-from scforhis.sandbox.app import SandboxThread
-from scforhis.sandbox.settings import SandboxConfig
 
 from codegen.load import load_spec
 from codegen.model import Spec, build_model
 from codegen.naming import pascal_case
+from scforhis.client.replies import decode_body
+from scforhis.sandbox.app import SandboxThread
+from scforhis.sandbox.settings import SandboxConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR = ROOT / "tools" / "vendor"

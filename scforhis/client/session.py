@@ -48,7 +48,6 @@ from typing import Any, ClassVar, Self, TypeVar, Unpack
 
 import httpx
 
-from .settings import Settings, SettingsOptions, load_settings, parse_retry_after
 from scforhis.errors import (
     ConfigurationError,
     ConnectionFailedError,
@@ -63,7 +62,9 @@ from scforhis.errors import (
     UnencodableError,
     ValidationError,
 )
+from scforhis.redaction import redact, secret_patterns
 from scforhis.validation.issues import Issue
+
 from .reading import (
     ACCEPT_ENCODING,
     MAX_REPLY_BYTES,
@@ -72,7 +73,6 @@ from .reading import (
     ReplyError,
     decode_text,
 )
-from scforhis.redaction import redact, secret_patterns
 from .replies import (
     ApiResult,
     Eligibility,
@@ -82,6 +82,7 @@ from .replies import (
     read_result,
     read_token,
 )
+from .settings import Settings, SettingsOptions, load_settings, parse_retry_after
 from .transport import (
     ATTEMPT_DEADLINE,
     DeadlinePassed,

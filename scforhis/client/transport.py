@@ -38,9 +38,10 @@ from urllib.request import getproxies_environment
 
 import httpx
 
-from .settings import is_loopback
 from scforhis.errors import ConfigurationError
 from scforhis.redaction import redact
+
+from .settings import is_loopback
 
 # The monotonic time by which the attempt running in this thread or task must end.
 ATTEMPT_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(

@@ -55,13 +55,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from scforhis.validation.dates import taiwan_today
-from .settings import Limits, SandboxConfig
-from .guard import ACCEPT_BURST, guarded_protocol, limit_repeats
 from scforhis._generated.routes import ENDPOINTS
-from .service import Answer, Endpoint, Sandbox
-from .store import Store
+from scforhis.validation.dates import taiwan_today
 from scforhis.validation.text import echo, holds_surrogate, surrogate_at
+
+from .guard import ACCEPT_BURST, guarded_protocol, limit_repeats
+from .service import Answer, Endpoint, Sandbox
+from .settings import Limits, SandboxConfig
+from .store import Store
 
 log = logging.getLogger("scforhis.sandbox")
 
