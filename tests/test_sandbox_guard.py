@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scforhis import sandbox_guard as guard
+from scforhis.sandbox import guard
 from scforhis.sandbox.app import SandboxThread
 from scforhis.sandbox.guard import RepeatFilter, connection_cap
 from scforhis.sandbox.settings import Limits, SandboxConfigError, config_from_mapping
