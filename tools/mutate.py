@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
+import itertools
 import os
 import random
 import shutil
@@ -234,15 +235,14 @@ def mutants_of(path: str) -> list[Mutant]:
             elif isinstance(value, int) and 0 <= value < 100_000:
                 add(node, repr(value + 1), "constant")
         elif isinstance(node, ast.Dict) and len(node.values) >= 2:
-            values = node.values
-            for first, second in zip(values, values[1:], strict=False):
-                if isinstance(first, ast.Constant) and isinstance(second, ast.Constant):
-                    if first.value != second.value:
-                        start, end = span(first)
-                        start2, end2 = span(second)
-                        middle = data[end:start2].decode("utf-8")
-                        swapped = f"{segment(second)}{middle}{segment(first)}"
-                        add(first, swapped, "swap", start, end2)
+            for first, second in itertools.pairwise(node.values):
+                both_constant = isinstance(first, ast.Constant) and isinstance(second, ast.Constant)
+                if both_constant and first.value != second.value:  # type: ignore[union-attr]
+                    start, end = span(first)
+                    start2, end2 = span(second)
+                    middle = data[end:start2].decode("utf-8")
+                    swapped = f"{segment(second)}{middle}{segment(first)}"
+                    add(first, swapped, "swap", start, end2)
         elif isinstance(node, ast.Return) and node.value is not None:
             # `return False` -> `return None` changes nothing a caller can tell in a test.
             if isinstance(node.value, ast.Constant) and node.value.value in (None, False):
@@ -361,6 +361,21 @@ def _is_valid(mutant: Mutant) -> bool:
     return True
 
 
+class _Attempt:
+    """Tests one mutant in whichever workspace is free (as many workers as workspaces)."""
+
+    def __init__(self, spaces: list[Workspace], target: Target) -> None:
+        self.free = list(spaces)
+        self.target = target
+
+    def __call__(self, mutant: Mutant) -> tuple[Mutant, bool]:
+        space = self.free.pop()
+        try:
+            return mutant, space.try_mutant(mutant, self.target)
+        finally:
+            self.free.append(space)
+
+
 def run(targets: list[Target], most: int, jobs: int) -> list[Outcome]:
     """Test every chosen mutant of every target; return the outcomes."""
     known = equivalents()
@@ -381,17 +396,8 @@ def run(targets: list[Target], most: int, jobs: int) -> list[Outcome]:
                     outcome.invalid.append(mutant)
                 else:
                     todo.append(mutant)
-            free = list(spaces)
-
-            def attempt(mutant: Mutant, target: Target = target) -> tuple[Mutant, bool]:
-                space = free.pop()
-                try:
-                    return mutant, space.try_mutant(mutant, target)
-                finally:
-                    free.append(space)
-
             with ThreadPoolExecutor(max_workers=jobs) as pool:
-                for mutant, survived in pool.map(attempt, todo):
+                for mutant, survived in pool.map(_Attempt(spaces, target), todo):
                     (outcome.survived if survived else outcome.killed).append(mutant)
             _report(outcome)
             outcomes.append(outcome)
