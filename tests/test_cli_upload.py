@@ -23,6 +23,7 @@ import pytest
 
 from scforhis._generated.client import Client
 from scforhis.cli import main
+from scforhis.errors import ConnectionFailedError
 from scforhis.sandbox.app import SandboxThread
 from scforhis.sandbox.settings import DEMO_ACCOUNT, SandboxConfig
 from tests.sandbox_support import visit
@@ -281,6 +282,47 @@ def test_an_upload_killed_mid_request_does_not_resend_blindly(
         "upload: confirmed stored 1, skipped (accepted before) 5",
     )
     assert sorted(stored(tmp_path / "sandbox.db").values()) == [1] * 6
+
+
+def test_resolving_while_the_service_is_down_keeps_the_outcome_unknown(
+    tmp_path: Path,
+    sandbox: SandboxThread,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    calls: Counter[tuple[str, str]],
+) -> None:
+    # One record's outcome is unknown (Ctrl+C after the service stored it). `--resolve-unknown`
+    # then runs while its Update cannot reach the service: the record must stay unknown, so a
+    # later plain run still refuses to send it blindly, and a later resolve settles it.
+    path = export_csv(tmp_path / "export.csv", range(3))
+    original_save, original_update = Client.save, Client.update
+
+    def interrupted(self: Client, *records: Any) -> Any:
+        original_save(self, *records)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Client, "save", interrupted)
+    assert upload(capsys, sandbox.url, path, "--jobs", "1")[0] == 130
+    monkeypatch.setattr(Client, "save", original_save)
+
+    def unreachable(self: Client, *records: Any) -> Any:
+        raise ConnectionFailedError("連線失敗 / connection refused", "Update")
+
+    monkeypatch.setattr(Client, "update", unreachable)
+    calls.clear()
+    status, out = upload(capsys, sandbox.url, path, "--resolve-unknown", "--jobs", "1")
+    assert status != 0
+    assert "outcome unknown 1" in summary(out) and "failed" not in summary(out)
+    assert not any(name == "save" and i == visit(0)["id"] for (name, i) in calls)
+
+    monkeypatch.setattr(Client, "update", original_update)
+    calls.clear()
+    status, out = upload(capsys, sandbox.url, path)
+    assert "not resent (outcome unknown) 1" in summary(out)
+    assert not any(name == "save" and i == visit(0)["id"] for (name, i) in calls)
+    status, out = upload(capsys, sandbox.url, path, "--resolve-unknown")
+    assert status == 0 and "confirmed stored 1" in summary(out)
+    assert sorted(stored(tmp_path / "sandbox.db").values()) == [1] * 3
 
 
 def test_warnings_are_shown_before_sending_and_totals_read_as_words(

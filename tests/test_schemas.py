@@ -4,6 +4,7 @@ generated deterministically, and they accept exactly what the spec describes."""
 from __future__ import annotations
 
 import filecmp
+from datetime import date
 import re
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from codegen.emit_schemas import any_case
 from codegen.generate import generate
 from codegen.model import Operation
+from scforhis import validate
 from tests.conftest import ROOT, SPEC_PATH, load_schema, spec_model
 from tests.strategies import valid_payloads
 
@@ -191,3 +193,36 @@ def test_property_any_case_pattern_matches_exactly_the_name_in_any_case(
     recased = "".join(data.draw(st.sampled_from([c.lower(), c.upper()])) for c in name)
     assert pattern.fullmatch(recased)
     assert not pattern.fullmatch(recased + "x") and not pattern.fullmatch("x" + recased)
+
+
+def _conditional_operations() -> list[str]:
+    return [op.name for op in spec_model().operations if any(f.condition for f in op.fields)]
+
+
+@pytest.mark.parametrize("operation", _conditional_operations())
+def test_a_record_without_its_condition_fields_needs_none_of_their_fields(operation: str) -> None:
+    """A follow-up visit that leaves its optional condition fields out (CURE_AGREE) owes none of
+    the fields those conditions require: in the schema an `if` holds vacuously when its field is
+    absent, so each `if` must itself require the field it tests."""
+    op = spec_model().operation(operation)
+    conditions = {f.condition.key: f.condition for f in op.fields if f.condition is not None}
+    optional = {f.key for f in op.fields if f.required != "always"}
+    condition_fields = {_wire_name(op, c.field) for c in conditions.values() if c.field in optional}
+    conditional = {f.wire for f in op.fields if f.condition is not None}
+    example = dict(op.examples[0].request)
+    lower = {name.lower() for name in condition_fields | conditional}
+    record = {k: v for k, v in example.items() if k.lower() not in lower}
+    assert len(record) < len(example)  # the example held such fields: the test means something
+    assert list(VALIDATORS[operation].iter_errors(record)) == []
+    assert not validate(operation, record, today=date(2026, 11, 30)).errors
+    # With the condition present and holding, the same record owes the conditional fields.
+    for condition in conditions.values():
+        holding = {**record, _wire_name(op, condition.field): condition.equals}
+        required_here = {f.wire for f in op.fields if f.condition == condition}
+        if required_here:
+            assert not VALIDATORS[operation].is_valid(holding), condition.key
+            assert validate(operation, holding, today=date(2026, 11, 30)).errors, condition.key
+
+
+def _wire_name(op: Operation, key: str) -> str:
+    return next(f.wire for f in op.fields if f.key == key)
