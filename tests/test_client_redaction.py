@@ -120,3 +120,33 @@ def test_no_secret_or_unmasked_id_anywhere(
     # Masked forms are what people see instead.
     assert "A12****788" in everything and "A12****789" in everything
     assert "?[redacted]" in logged
+
+
+@pytest.mark.parametrize(
+    ("account", "password"),
+    [("hosp3501", "hosp3501pass"), ("hosp3501pass", "hosp3501"), ("abc", "xabcx")],
+)
+def test_overlapping_secrets_are_hidden_whole(account: str, password: str) -> None:
+    # One secret inside the other: replacing the shorter first would leave the longer one's
+    # remainder readable (`******pass`).
+    from scforhis.redaction import HIDDEN, redact
+
+    text = f"login {password} failed for {account}; retry with {password}"
+    shown = redact(text, [account, password])
+    assert account not in shown and password not in shown
+    longer = max(account, password, key=len)
+    shorter = min(account, password, key=len)
+    assert longer.replace(shorter, "") not in shown.replace(HIDDEN, "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["病人 a123456789 未滿18歲", "id=a123456789&x=1", "(b298765432)", "證號:hd12345678。"],
+)
+def test_national_ids_in_free_text_are_masked_in_either_letter_case(text: str) -> None:
+    from scforhis.redaction import redact
+
+    shown = redact(text)
+    digits = [w for w in ("123456789", "298765432", "12345678") if w in text][0]
+    assert digits not in shown
+    assert "****" in shown

@@ -4,8 +4,8 @@ generated deterministically, and they accept exactly what the spec describes."""
 from __future__ import annotations
 
 import filecmp
-from datetime import date
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
