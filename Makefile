@@ -46,7 +46,7 @@ format: install
 demo: generate
 	$(PY) -m tools.demo
 
-bench: install
+bench: install $(AJV)
 	$(PY) -m bench.run
 
 # The vendor check (not part of `make test`): clients generated from generated/openapi.json by
