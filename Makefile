@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: install generate check test fuzz lint format demo bench vendor-check clean
+.PHONY: install generate check test fuzz lint format demo bench vendor-check mutate clean
 
 install: $(STAMP)
 
@@ -68,6 +68,11 @@ vendor-check: install $(VENDOR_NPM) $(VENDOR_PIP)
 	command -v php >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends php-cli >/dev/null; }
 	$(PY) -m tools.vendor_check
+
+# Mutation check (not part of `make test`): small edits of the modules that guard data and
+# secrets, each tested in a private copy; prints the score per module and every survivor.
+mutate: install $(AJV)
+	$(PY) -m tools.mutate
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
