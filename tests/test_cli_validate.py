@@ -421,7 +421,7 @@ def test_import_scforhis_loads_neither_httpx_nor_ssl() -> None:
         "assert not missing, missing\n"
         "assert set(scforhis.__all__) <= set(dir(scforhis))\n"
         "from scforhis import Client, validate_save\n"
-        "assert scforhis._generated.validators.VALIDATORS and scforhis.validation.keys.canonical_keys\n"
+        "assert scforhis.validators.VALIDATORS and scforhis.validation.keys.canonical_keys\n"
         "print('httpx' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)

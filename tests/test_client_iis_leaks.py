@@ -178,7 +178,7 @@ def test_a_known_secret_is_hidden_in_any_encoding(
     ],
 )
 def test_secret_fields_are_hidden_in_any_encoding(text: str) -> None:
-    patterns = secret_patterns(scforhis._generated.client.Client._secret_names)
+    patterns = secret_patterns(scforhis.Client._secret_names)
     shown = redact(text, [], patterns, limit=10_000)
     for form in _decodings(shown):
         for value in ("3501200000ADM", "Tw-pa55", "secret", "hunter22", "abc123xyz"):

@@ -67,7 +67,7 @@ def test_twin_models_share_fields_but_stay_distinct() -> None:
     # UpdateRequest is no SaveRequest, and each writes and shows itself as its own operation.
     assert not issubclass(scforhis.UpdateRequest, scforhis.SaveRequest)
     assert (
-        scforhis._generated.operations.UPDATE.fields is scforhis._generated.operations.SAVE.fields
+        scforhis.operations.UPDATE.fields is scforhis.operations.SAVE.fields
     )
     saved = _visit(scforhis.SaveRequest)
     updated = _visit(scforhis.UpdateRequest)
@@ -112,7 +112,7 @@ def _sample(field: Field) -> tuple[Any, str]:
 @pytest.mark.parametrize("operation", ["GetSCDataB", "Save", "Delete"])
 def test_every_field_converts_by_its_format(operation: str) -> None:
     op = SPEC.operation(operation)
-    spec_op = scforhis._generated.operations.OPERATIONS[operation]
+    spec_op = scforhis.operations.OPERATIONS[operation]
     for field in op.fields:
         value, text = _sample(field)
         assert spec_op.field(field.wire).convert(value) == text, field.key
@@ -210,7 +210,7 @@ def test_every_setting_comes_from_its_environment_variable() -> None:
 
 def test_the_service_url_variables_are_the_specs() -> None:
     expected = {s.key: s.env for s in SPEC.services}
-    assert expected == scforhis._generated.operations.SERVICE_ENV
+    assert expected == scforhis.operations.SERVICE_ENV
 
 
 def test_arguments_win_over_the_environment() -> None:

@@ -79,7 +79,7 @@ def _sync_workflow(service: ServiceThread, seen: Seen, day: int) -> None:
 
 
 def _model_arguments(record: dict[str, str]) -> dict[str, Any]:
-    operation = scforhis._generated.operations.SAVE
+    operation = scforhis.operations.SAVE
     wire_to_python = {f.wire: f.python for f in operation.fields}
     return {wire_to_python[k]: v for k, v in record.items()} | {"password": PASSWORD}
 

@@ -19,7 +19,7 @@ import scforhis
 from tests.client_support import manual_query, manual_record
 from tests.iis_service import ELIGIBLE, RESERVED, UNDER_18, IisService
 
-REPLIES = scforhis._generated.operations.GET_SC_DATA_B.response.replies
+REPLIES = scforhis.operations.GET_SC_DATA_B.response.replies
 KNOWN_YES = {
     "".join(unicodedata.normalize("NFKC", r.text).split()).casefold()
     for r in REPLIES

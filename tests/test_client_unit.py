@@ -195,7 +195,7 @@ def test_delete_takes_the_saved_record_and_sends_only_its_own_fields(mode: str) 
     assert result.ok and result.warnings == ()
     (request,) = service.calls("Delete")
     assert request.method == "DELETE"
-    delete_fields = {f.wire for f in scforhis._generated.operations.DELETE.fields}
+    delete_fields = {f.wire for f in scforhis.operations.DELETE.fields}
     body = service.body("Delete")
     assert set(body) <= delete_fields | {"examyyear"}
     assert body == {
@@ -352,7 +352,7 @@ def test_eligibility_answers(
 
 
 def test_judge_eligibility_knows_only_the_listed_yes() -> None:
-    replies = scforhis._generated.operations.GET_SC_DATA_B.response.replies
+    replies = scforhis.operations.GET_SC_DATA_B.response.replies
     assert scforhis.judge_eligibility(ELIGIBLE, replies) == (YES, True)
     assert scforhis.judge_eligibility("可 收 案", replies) == (UNKNOWN, False)
     assert scforhis.judge_eligibility("不可收案", replies) == (NO, False)
