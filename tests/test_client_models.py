@@ -66,9 +66,7 @@ def test_twin_models_share_fields_but_stay_distinct() -> None:
     # Update has Save's fields; its model shares them through a private base, yet an
     # UpdateRequest is no SaveRequest, and each writes and shows itself as its own operation.
     assert not issubclass(scforhis.UpdateRequest, scforhis.SaveRequest)
-    assert (
-        scforhis.operations.UPDATE.fields is scforhis.operations.SAVE.fields
-    )
+    assert scforhis.operations.UPDATE.fields is scforhis.operations.SAVE.fields
     saved = _visit(scforhis.SaveRequest)
     updated = _visit(scforhis.UpdateRequest)
     assert updated.to_wire() == saved.to_wire()

@@ -111,3 +111,16 @@ def test_json_line_numbers_in_a_pretty_printed_array(
     report = _validate_json(capsys, tmp_path, text)
     lines = {r["record"]: r["line"] for r in report["records"]}
     assert lines == {2: starts[1], 4: starts[3]}
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [("1/01/01", date(1912, 1, 1)), ("001/01/01", date(1912, 1, 1)), ("89/02/29", date(2000, 2, 29)),
+     ("109/02/29", date(2020, 2, 29)), ("112/02/29", None), ("0/12/31", None), ("000/01/01", None),
+     ("111/13/01", None), ("50/01/01", date(1961, 1, 1))],
+)  # fmt: skip
+def test_roc_dates_by_the_published_calendar(text: str, day: date | None) -> None:
+    # ROC year 1 is 1912; leap years follow the Gregorian year (domain-facts.md).
+    from scforhis.validation.dates import parse_roc
+
+    assert parse_roc(text) == day
