@@ -124,3 +124,104 @@ def test_roc_dates_by_the_published_calendar(text: str, day: date | None) -> Non
     from scforhis.validation.dates import parse_roc
 
     assert parse_roc(text) == day
+
+
+def _rules(operation: str, record: dict[str, str]) -> set[str]:
+    result = validate(operation, record, today=TODAY)
+    return {i.rule for i in (*result.errors, *result.warnings) if i.rule}
+
+
+def test_a_visit_on_the_birthday_is_not_before_birth() -> None:
+    assert "visit_not_before_birth" not in _rules(
+        "Save", visit(1, "2022/10/03", birthday="2022/10/03")
+    )
+    assert "visit_not_before_birth" in _rules("Save", visit(1, "2022/10/03", birthday="2022/10/04"))
+
+
+def test_medication_from_the_18th_birthday_on() -> None:
+    # 18 on the visit day: eligible by age; the day before the 18th birthday: not.
+    assert "medication_under_18" not in _rules(
+        "Save", visit(1, "2022/10/03", birthday="2004/10/03")
+    )
+    assert "medication_under_18" in _rules("Save", visit(1, "2022/10/03", birthday="2004/10/04"))
+
+
+def test_an_age_of_exactly_120_is_plausible_and_121_is_not() -> None:
+    assert "plausible_age" not in _rules("Save", visit(1, "2022/10/03", birthday="1902/10/03"))
+    assert "plausible_age" in _rules("Save", visit(1, "2022/10/03", birthday="1901/10/03"))
+
+
+def test_years_smoked_may_equal_the_age_but_not_exceed_it() -> None:
+    born = "2002/10/03"  # 20 on the visit day
+    assert "years_smoked_within_age" not in _rules(
+        "Save", visit(1, "2022/10/03", birthday=born, smokE_YEAR="20")
+    )
+    assert "years_smoked_within_age" in _rules(
+        "Save", visit(1, "2022/10/03", birthday=born, smokE_YEAR="21")
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "short_year"), [("5/01/01", True), ("50-01-01", False), ("105.1.1", False)]
+)
+def test_the_short_roc_year_hint_is_for_one_digit_years_only(
+    written: str, short_year: bool
+) -> None:
+    from tests.sandbox_support import manual_request
+
+    result = validate("GetSCDataB", {**manual_request("GetSCDataB"), "birthday": written})
+    (issue,) = result.errors
+    assert ("民國年至少寫兩位數" in issue.message) is short_year
+
+
+def test_a_whole_number_outside_a_range_that_its_digits_allow_is_refused() -> None:
+    # A range of 1-12 (months) in a two-digit pattern: 0 and 13 match the digits, not the range.
+    import re
+
+    from scforhis.validation.issues import Bounds, FieldInfo
+    from scforhis.validation.values import integer_issue
+
+    info = FieldInfo("month", "MONTH", "月", "month")
+    bounds = Bounds(1, 12, "storage")
+    for value, expected in (("0", None), ("13", None), ("1", 1), ("12", 12)):
+        errors: list[object] = []
+        warnings: list[object] = []
+        found = integer_issue(
+            info, value, re.compile(r"[0-9]{1,2}"), "1-2 碼", "1-2 digits", bounds, None,
+            errors, warnings,  # type: ignore[arg-type]
+        )  # fmt: skip
+        assert found == expected
+        assert (len(errors) == 1) is (expected is None) and not warnings
+
+
+def test_fix_hints_are_searched_up_to_the_longest_typed_value() -> None:
+    from scforhis.validation.values import _LONGEST_TYPED, find_fix
+
+    def passes(text: str) -> bool:
+        return text.strip() == text and len(text) > 0
+
+    # Spaces a spreadsheet left around a short value: the cleaned value is short enough to show.
+    padded = " " * (_LONGEST_TYPED - 10) + "1" * 10
+    found = find_fix(padded, passes)
+    assert found is not None
+    assert find_fix(padded + " ", passes) is None
+
+
+def test_a_text_too_long_only_for_its_spaces_gets_the_spaces_hint() -> None:
+    # A free-text column (no advice) of 4 characters: " abcd " fits once the spaces go.
+    from scforhis.validation.issues import FieldInfo
+    from scforhis.validation.values import length_issue
+
+    info = FieldInfo("memo", "MEMO", "備註", "memo")
+    issue = length_issue(info, " abcd ", 4, "storage")
+    assert "前後有空白" in issue.message and "abcd" in issue.message
+    assert "前後有空白" not in length_issue(info, "abcdef", 4, "storage").message
+
+
+def test_did_you_mean_reaches_the_longest_name_that_can_still_match() -> None:
+    # difflib's ratio 2M/T: "abc" inside "abcxx" gives 6/8 = 0.75, exactly the cutoff, so the
+    # name is still searched and matched; one more letter cannot reach it.
+    from scforhis.validation.keys import _suggestion
+
+    assert _suggestion("abcxx", {"abc": "ABC"}) == "ABC"
+    assert _suggestion("abcxxx", {"abc": "ABC"}) is None
