@@ -150,3 +150,68 @@ def test_national_ids_in_free_text_are_masked_in_either_letter_case(text: str) -
     digits = next(w for w in ("123456789", "298765432", "12345678") if w in text)
     assert digits not in shown
     assert "****" in shown
+
+
+@pytest.mark.parametrize(
+    ("escaped", "plain"),
+    [("a\\/b", "a/b"), ("a\\\\c", "a\\c"), ('a\\"b', 'a"b'), ("a\\nb", "a\nb"), ("a\\fb", "a\fb"),
+     ("a\\bb", "a\bb"), ("a\\rb", "a\rb"), ("a\\tb", "a\tb"), ("a\\u00e4b", "aäb")],
+)  # fmt: skip
+def test_json_escapes_decode_as_rfc_8259_defines_them(escaped: str, plain: str) -> None:
+    from scforhis.redaction import decoded
+
+    assert decoded(escaped) == plain
+
+
+@pytest.mark.parametrize("times", [1, 2, 5, 6])
+def test_text_encoded_up_to_six_times_is_decoded_whole(times: int) -> None:
+    from urllib.parse import quote
+
+    from scforhis.redaction import decoded
+
+    text = "pwd=secret value&id=A123456789"
+    encoded = text
+    for _ in range(times):
+        encoded = quote(encoded, safe="")
+    assert decoded(encoded) == text
+
+
+def test_a_text_encoded_deeper_shows_its_escapes_hidden() -> None:
+    from urllib.parse import quote
+
+    from scforhis.redaction import HIDDEN, decoded
+
+    encoded = "pwd=x y"
+    for _ in range(8):
+        encoded = quote(encoded, safe="")
+    shown = decoded(encoded)
+    assert HIDDEN in shown and "%" not in shown
+
+
+def test_texts_are_cut_at_the_limit_exactly() -> None:
+    from scforhis.redaction import redact
+
+    assert redact("x" * 300) == "x" * 300
+    assert redact("x" * 301) == "x" * 297 + "..."
+    assert redact("y" * 50, limit=20) == "y" * 17 + "..."
+
+
+def test_a_text_longer_than_the_scan_limit_loses_its_unscanned_tail() -> None:
+    # The scan stops at SCAN_LIMIT; the last 256 scanned characters go too, since a secret may
+    # begin there and end beyond the cut.
+    from scforhis.redaction import SCAN_LIMIT, redact
+
+    text = "z" * (SCAN_LIMIT + 1000)
+    shown = redact(text, limit=10 * SCAN_LIMIT)
+    assert shown == "z" * (SCAN_LIMIT - 256) + "..."
+    assert redact("z" * SCAN_LIMIT, limit=10 * SCAN_LIMIT) == "z" * SCAN_LIMIT
+
+
+def test_shown_values_mask_only_id_fields_and_hide_secrets() -> None:
+    from scforhis.redaction import shown_value
+
+    assert shown_value("A123456789", "national_id") == "'A12****789'"
+    assert shown_value("A123456789", None) == "'A123456789'"
+    assert shown_value("pass", "secret") == "******"
+    assert shown_value(123, "national_id") == "123"
+    assert shown_value(None, "secret") == "None"

@@ -225,3 +225,33 @@ def test_did_you_mean_reaches_the_longest_name_that_can_still_match() -> None:
 
     assert _suggestion("abcxx", {"abc": "ABC"}) == "ABC"
     assert _suggestion("abcxxx", {"abc": "ABC"}) is None
+
+
+@pytest.mark.parametrize("payload", [[1, 2], "text", 3, None])
+def test_a_payload_that_is_not_an_object_is_one_error(payload: object) -> None:
+    result = validate("Save", payload, today=TODAY)  # type: ignore[arg-type]
+    (issue,) = result.errors
+    assert issue.code == "payload" and "JSON 物件" in issue.message
+
+
+def test_field_infos_cannot_change_once_made() -> None:
+    # Validators share them across threads and records.
+    import dataclasses
+
+    from scforhis.validation.issues import FieldInfo
+
+    info = FieldInfo("id", "ID", "身分證號", "ID number", "national_id")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        info.label = "x"  # type: ignore[misc]
+    assert not hasattr(info, "__dict__")
+
+
+def test_an_id_field_value_up_to_the_echo_length_is_masked_as_an_id() -> None:
+    from scforhis.validation.idnumbers import mask_id
+    from scforhis.validation.issues import masked
+    from scforhis.validation.text import ECHO_LENGTH
+
+    exact = "A" + "1" * (ECHO_LENGTH - 1)
+    assert masked(exact) == mask_id(exact)
+    longer = exact + "1"
+    assert masked(longer) == f"A11****…({len(longer)} 字元 characters)"
