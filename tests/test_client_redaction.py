@@ -215,3 +215,26 @@ def test_shown_values_mask_only_id_fields_and_hide_secrets() -> None:
     assert shown_value("pass", "secret") == "******"
     assert shown_value(123, "national_id") == "123"
     assert shown_value(None, "secret") == "None"
+
+
+@pytest.mark.parametrize("secret", ["abcdef", "pä ss", 'q"uote', "x/y+z"])
+def test_a_secret_is_replaced_whole_and_nothing_around_it(secret: str) -> None:
+    from scforhis.redaction import HIDDEN, redact
+
+    assert redact(f"before {secret} after", [secret]) == f"before {HIDDEN} after"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ('{"pwd": "q\\"uote"}', 'q"uote'),
+        ('{"pwd": "p\\u00e4ss"}', "päss"),
+        ("pwd=p%C3%A4ss", "päss"),
+    ],
+)
+def test_an_encoded_secret_is_replaced_whole(text: str, secret: str) -> None:
+    from scforhis.redaction import HIDDEN, redact
+
+    shown = redact(text, [secret])
+    assert HIDDEN in shown
+    assert shown.replace(HIDDEN, "").strip('{}" :=') in ("pwd", '"pwd')
