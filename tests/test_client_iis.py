@@ -381,3 +381,75 @@ def test_https_goes_through_the_environment_proxy(
     with pytest.raises(scforhis.ScForHisError):
         client.get_token_id()
     assert ("CONNECT", "hpa.example.test:443") in iis.state.lines[count:]
+
+
+# -- edges found open by `make mutate` ----------------------------------------------------------
+
+
+def _dated(mode: str, month: int, day: int) -> str:
+    """A visit date of the test's own (the stand-in's records are shared by both modes)."""
+    year = 2023 if mode == "sync" else 2024
+    return f"{year}/{month:02d}/{day:02d}"
+
+
+def test_each_save_opens_its_own_connection_and_queries_share_one(
+    iis: IisService, mode: str, opened: list[Driver]
+) -> None:
+    client = open_client(opened, mode, iis, "plain")
+    client.get_token_id()
+    before = iis.state.connections
+    for day in range(1, 4):
+        assert client.save({**manual_record(), "funC_DATE": _dated(mode, 3, day)}).ok
+    assert iis.state.connections - before == 3
+    before = iis.state.connections
+    for _ in range(3):
+        client.get_sc_data_b(manual_query())
+    assert iis.state.connections - before <= 1
+
+
+def test_a_delete_answered_n_after_a_5xx_may_have_succeeded(
+    iis: IisService, mode: str, opened: list[Driver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Sleeps(monkeypatch)
+    client = open_client(opened, mode, iis, "busy")
+    client.get_token_id()
+    iis.state.busy, iis.state.retry_after = 1, "1"
+    result = client.delete({**manual_record(), "funC_DATE": _dated(mode, 4, 1)})
+    assert not result.ok and result.may_have_succeeded_earlier
+    iis.state.busy = 0
+    plain = open_client(opened, mode, iis, "plain")
+    result = plain.delete({**manual_record(), "funC_DATE": _dated(mode, 4, 2)})
+    assert not result.ok and not result.may_have_succeeded_earlier
+
+
+def test_the_failed_call_line_gives_status_and_elapsed_time(
+    iis: IisService, mode: str, opened: list[Driver], caplog: pytest.LogCaptureFixture
+) -> None:
+    client = open_client(opened, mode, iis, "html")
+    with caplog.at_level(logging.WARNING, logger="scforhis"), pytest.raises(scforhis.ScForHisError):
+        client.update({**manual_record(), "funC_DATE": _dated(mode, 5, 1)})
+    (line,) = [r.getMessage() for r in caplog.records if " failed status=" in r.getMessage()]
+    assert "status=500" in line
+    elapsed = float(line.split("elapsed=")[1].split("s")[0])
+    assert 0 <= elapsed < 30
+
+
+def test_validation_warnings_are_logged_at_debug(
+    iis: IisService, mode: str, opened: list[Driver], caplog: pytest.LogCaptureFixture
+) -> None:
+    client = open_client(opened, mode, iis, "plain")
+    record = {**manual_record(), "funC_DATE": _dated(mode, 6, 1), "smokE_MON": "18"}
+    with caplog.at_level(logging.DEBUG, logger="scforhis"):
+        assert client.save(record).ok
+    assert any("validation warning" in r.getMessage() for r in caplog.records)
+
+
+def test_an_https_client_verifies_with_one_tls_context() -> None:
+    import ssl
+
+    options = {"base_url": "https://scforhis.invalid/api", "account": "acct", "password": "pw-1",
+               "hosp_id": "3501200000", "hosp_seq_no": "00", "env": {}}  # fmt: skip
+    with scforhis.Client(**options) as client:
+        context = client._ssl_context()
+        assert isinstance(context, ssl.SSLContext)
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname

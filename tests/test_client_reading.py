@@ -109,3 +109,35 @@ def test_the_library_logs_nothing_without_configuration() -> None:
     logger = logging.getLogger("scforhis")
     scforhis.Client(base_url="http://127.0.0.1:1/api", env={}).close()
     assert any(isinstance(h, logging.NullHandler) for h in logger.handlers)
+
+
+def test_a_token_reply_without_a_token_is_described_not_quoted() -> None:
+    # Whatever else such a reply holds may be secret (a token under another name).
+    from scforhis.client.replies import read_token
+
+    shape = scforhis.operations.GET_TOKEN_ID.response
+    text = '{"MSG_CODE": "Y", "token_id": "c2VjcmV0LXRva2VuLXZhbHVl"}'
+    with pytest.raises(scforhis.ProtocolError) as caught:
+        read_token("GetTokenID", shape, text, lambda t: t, 0.0)
+    assert "c2VjcmV0LXRva2VuLXZhbHVl" not in str(caught.value)
+    assert f"{len(text)}" in str(caught.value)
+
+
+def test_a_json_string_is_unwrapped_twice_at_most() -> None:
+    import json
+
+    from scforhis.client.replies import decode_body
+
+    inner = {"msG_CODE": "Y"}
+    assert decode_body(json.dumps(inner)) == inner
+    assert decode_body(json.dumps(json.dumps(inner))) == inner
+    thrice = decode_body(json.dumps(json.dumps(json.dumps(inner))))
+    assert thrice == json.dumps(inner)  # still text: no reply nests deeper than that
+
+
+def test_results_cannot_be_changed_once_read() -> None:
+    import dataclasses
+
+    result = scforhis.ApiResult(True, "Y", "新增成功", "Save")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.ok = False  # type: ignore[misc]

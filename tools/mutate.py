@@ -90,12 +90,13 @@ TARGETS = (
     Target(
         "scforhis/client/session.py",
         ("tests/test_client_unit.py", "tests/test_client_integration.py",
-         "tests/test_client_iis.py"),
+         "tests/test_client_iis.py", "tests/test_client_iis_leaks.py"),
     ),
     Target(
         "scforhis/client/replies.py",
         ("tests/test_client_unit.py", "tests/test_client_reading.py",
-         "tests/test_client_replies_property.py", "tests/test_reply_schemas.py"),
+         "tests/test_client_replies_property.py", "tests/test_reply_schemas.py",
+         "tests/test_client_iis.py"),
     ),
     Target(
         "scforhis/batch/journal.py",
