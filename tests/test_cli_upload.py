@@ -349,3 +349,34 @@ def test_warnings_are_shown_before_sending_and_totals_read_as_words(
     out = capsys.readouterr().out
     assert status == 1 and "有錯未送 1 筆" in out and "smokE_MON" in out
     assert len(stored(tmp_path / "sandbox.db")) == 3
+
+
+def test_the_summary_names_each_outcome_in_both_languages(
+    tmp_path: Path,
+    sandbox: SandboxThread,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = export_csv(tmp_path / "export.csv", range(2))
+    original = Client.save
+
+    def interrupted(self: Client, *records: Any) -> Any:
+        original(self, *records)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Client, "save", interrupted)
+    assert upload(capsys, sandbox.url, path, "--jobs", "1")[0] == 130
+    monkeypatch.setattr(Client, "save", original)
+    status = main(["upload", "--op", "Save", "--lang", "zh-TW", "--dry-run",
+                   "--base-url", sandbox.url, str(path)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert "結果不明、未重送 1" in out and "將送出 1" in out
+    assert "送出失敗" not in out
+
+    def refused(self: Client, *records: Any) -> Any:
+        raise ConnectionFailedError("連線失敗 / connection refused", "Save")
+
+    monkeypatch.setattr(Client, "save", refused)
+    status, out = upload(capsys, sandbox.url, path)
+    assert status != 0
+    assert "failed 1" in summary(out) and "sending" not in summary(out)

@@ -431,3 +431,26 @@ def test_a_journal_whose_secret_is_damaged_is_refused_in_one_line(path: str) -> 
     with pytest.raises(InputError) as refused:
         Journal(path)
     assert "key secret" in one_line(refused, path)
+
+
+def test_the_journal_zeroes_freed_pages_and_syncs_fully_while_a_record_is_in_flight(
+    journal: Journal,
+) -> None:
+    # Freed pages hold patient keys until overwritten; a `sending` mark must survive a power cut.
+    assert journal.connection.execute("PRAGMA secure_delete").fetchone()[0] == 1
+    journal.record("Save", KEY, PENDING, "", "", WHERE)
+    assert journal.connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    journal.record("Save", KEY, ACCEPTED, "Y", "ok", WHERE, digest="d")
+    assert journal.connection.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+
+
+def test_the_content_digest_of_text_is_that_of_its_utf8_json() -> None:
+    # Journals outlive versions: the digest is SHA-256 of the sorted [name, JSON value] pairs,
+    # written as UTF-8 with non-ASCII text as it is (not \\u escapes), so a journal written by
+    # one version still recognises the same record in the next.
+    import hashlib
+
+    payload = {"MEMO": " 衛教 ", "id": "A123456789", "password": "x"}
+    canonical = '[["id","\\"A123456789\\""],["memo","\\"衛教\\""]]'
+    expected = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    assert content_digest(payload, ("password",)) == expected
