@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import gzip
 import logging
+import time
 import zlib
+from collections.abc import Iterator
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -141,3 +144,28 @@ def test_results_cannot_be_changed_once_read() -> None:
     result = scforhis.ApiResult(True, "Y", "新增成功", "Save")
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.ok = False  # type: ignore[misc]
+
+
+class _Trickle(httpx.SyncByteStream):
+    """A body that sends a byte every 50 ms for three seconds, from any transport."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        for _ in range(60):
+            time.sleep(0.05)
+            yield b" "
+
+
+def test_a_callers_own_transport_is_held_to_the_deadline_between_pieces() -> None:
+    # The socket-level bound covers connections the client opens; a transport of the caller's
+    # (a MockTransport here, a company proxy library elsewhere) is checked between pieces.
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=_Trickle(), headers={"Content-Type": "application/json"})
+
+    options = {"base_url": "http://127.0.0.1:9/api", "account": "acct", "password": "pw-1",
+               "hosp_id": "3501200000", "hosp_seq_no": "00", "env": {}, "timeout": 0.5,
+               "retry": scforhis.RetryPolicy(retries=0, backoff=0.0)}  # fmt: skip
+    with (
+        scforhis.Client(transport=httpx.MockTransport(handler), **options) as client,
+        pytest.raises(scforhis.RequestTimeoutError),
+    ):
+        client.get_token_id()
