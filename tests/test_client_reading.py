@@ -169,3 +169,24 @@ def test_a_callers_own_transport_is_held_to_the_deadline_between_pieces() -> Non
         pytest.raises(scforhis.RequestTimeoutError),
     ):
         client.get_token_id()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_credentials_that_cannot_be_sent_are_refused_before_the_login(mode: str) -> None:
+    import asyncio
+
+    options = {"base_url": "http://127.0.0.1:9/api", "account": "ab\ud800", "password": "pw-1",
+               "hosp_id": "3501200000", "hosp_seq_no": "00", "env": {},
+               "retry": scforhis.RetryPolicy(retries=0, backoff=0.0)}  # fmt: skip
+    with pytest.raises(scforhis.ValidationError) as caught:
+        if mode == "sync":
+            with scforhis.Client(**options) as client:
+                client.get_token_id()
+        else:
+
+            async def log_in() -> None:
+                async with scforhis.AsyncClient(**options) as client:
+                    await client.get_token_id()
+
+            asyncio.run(log_in())
+    assert "ab\ud800" not in str(caught.value)
