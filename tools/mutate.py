@@ -104,7 +104,7 @@ TARGETS = (
     ),
     Target(
         "scforhis/batch/send.py",
-        ("tests/test_cli_upload.py", "tests/test_upload_run.py"),
+        ("tests/test_cli_upload.py",),
     ),
     Target(
         "scforhis/batch/input.py",
