@@ -380,3 +380,58 @@ def test_the_summary_names_each_outcome_in_both_languages(
     status, out = upload(capsys, sandbox.url, path)
     assert status != 0
     assert "failed 1" in summary(out) and "sending" not in summary(out)
+
+
+def test_three_unreachable_records_in_a_row_stop_the_run_and_others_reset_the_count(
+    tmp_path: Path,
+    sandbox: SandboxThread,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = export_csv(tmp_path / "export.csv", range(8))
+    original = Client.save
+    reachable = {visit(n)["id"] for n in (1, 3, 5)}  # every second record gets through
+
+    def flaky(self: Client, *records: Any) -> Any:
+        if str(records[0]["ID"]) in reachable:
+            return original(self, *records)
+        raise ConnectionFailedError("連線失敗 / connection refused", "Save")
+
+    monkeypatch.setattr(Client, "save", flaky)
+    status, out = upload(capsys, sandbox.url, path, "--jobs", "1")
+    # 0 fails, 1 ok, 2 fails, 3 ok, 4 fails, 5 ok, then 6 and 7 fail: two in a row, no stop.
+    assert status != 0
+    assert summary(out) == "upload: accepted 3, failed 5"
+
+    def down(self: Client, *records: Any) -> Any:
+        raise ConnectionFailedError("連線失敗 / connection refused", "Save")
+
+    monkeypatch.setattr(Client, "save", down)
+    status, out = upload(capsys, sandbox.url, path, "--jobs", "1")
+    assert status != 0
+    # Stopped after the third failure in a row (records 1, 3, 5 of the file): 7 and 8 untouched.
+    assert out.count("failed:") == 3 and "line 8)" not in out and "line 9)" not in out
+
+
+def test_a_login_refused_mid_run_leaves_the_record_as_never_tried(
+    tmp_path: Path,
+    sandbox: SandboxThread,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    calls: Counter[tuple[str, str]],
+) -> None:
+    from scforhis.errors import RejectedError
+
+    path = export_csv(tmp_path / "export.csv", range(2))
+
+    def refused(self: Client, *records: Any) -> Any:
+        raise RejectedError("登入被拒 / login refused", "Save", code="N", info="")
+
+    monkeypatch.setattr(Client, "save", refused)
+    status, out = upload(capsys, sandbox.url, path, "--jobs", "1")
+    assert status != 0
+    monkeypatch.undo()
+    monkeypatch.setenv("SCFORHIS_ACCOUNT", DEMO_ACCOUNT.account)
+    monkeypatch.setenv("SCFORHIS_PASSWORD", DEMO_ACCOUNT.password)
+    status, out = upload(capsys, sandbox.url, path)
+    assert (status, summary(out)) == (0, "upload: accepted 2")  # neither unknown nor failed
