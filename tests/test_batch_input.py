@@ -224,3 +224,38 @@ def test_visits_keep_a_hash_not_the_record() -> None:
         visits.repeated({**RECORD, "id": f"A1{number:08d}"}, number + 1, number + 2)
     assert len(visits._seen) == 1000
     assert all(type(k) is int for k in visits._seen)  # a hash: no ID number, no record
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [('[{"id": "A123456789"}]', "array"), ('{"id": "A123456789"}\n{"id": "B198765435"}\n', "lines"),
+     ("ID\nA123456789\n", "csv")],
+)  # fmt: skip
+def test_a_file_of_no_known_suffix_is_read_by_its_first_character(
+    tmp_path: Path, text: str, kind: str
+) -> None:
+    path = tmp_path / "export.txt"
+    path.write_text(text, "utf-8")
+    found = list(read_records(str(path), known=KNOWN, labels=LABELS_SAVE))
+    assert len(found) == (2 if kind == "lines" else 1)
+    assert all(
+        str(r.payload.get("id") or r.payload.get("ID")).startswith(("A1", "B1")) for r in found
+    )
+
+
+def test_a_row_with_many_extra_cells_counts_them_all(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("ID,MEMO\nA123456789,a,b,c,d,e,f\n", "utf-8")
+    (found,) = read_records(str(path), known=KNOWN, labels=LABELS_SAVE)
+    (issue,) = found.payload.issues
+    assert "等 5 格" in issue.message and "and 2 more" in issue.message_en
+
+
+def test_standard_input_is_named_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    data = io.BytesIO(b'{"id": "A123456789"}\n')
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(data, encoding="utf-8"))
+    (found,) = read_records("-", known=KNOWN, labels=LABELS_SAVE)
+    assert found.source == "stdin"
