@@ -453,3 +453,17 @@ def test_an_https_client_verifies_with_one_tls_context() -> None:
         context = client._ssl_context()
         assert isinstance(context, ssl.SSLContext)
         assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+def test_a_transport_logger_made_after_the_client_is_filtered_before_the_next_call(
+    iis: IisService, mode: str, opened: list[Driver]
+) -> None:
+    # httpcore creates some loggers on first use (its HTTP/2 or proxy modules): each attempt
+    # filters whatever transport logger exists by then.
+    from scforhis.client.transport import LOG_FILTER
+
+    client = open_client(opened, mode, iis, "plain")
+    late = logging.getLogger(f"httpcore.late_{mode}")
+    assert LOG_FILTER not in late.filters
+    client.get_token_id()
+    assert LOG_FILTER in late.filters

@@ -90,7 +90,8 @@ TARGETS = (
     Target(
         "scforhis/client/session.py",
         ("tests/test_client_unit.py", "tests/test_client_integration.py",
-         "tests/test_client_iis.py", "tests/test_client_iis_leaks.py"),
+         "tests/test_client_iis.py", "tests/test_client_iis_leaks.py",
+         "tests/test_client_reading.py"),
     ),
     Target(
         "scforhis/client/replies.py",
