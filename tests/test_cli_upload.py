@@ -357,7 +357,7 @@ def test_the_summary_names_each_outcome_in_both_languages(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    path = export_csv(tmp_path / "export.csv", range(2))
+    path = export_csv(tmp_path / "export.csv", range(3))
     original = Client.save
 
     def interrupted(self: Client, *records: Any) -> Any:
@@ -370,7 +370,8 @@ def test_the_summary_names_each_outcome_in_both_languages(
     status = main(["upload", "--op", "Save", "--lang", "zh-TW", "--dry-run",
                    "--base-url", sandbox.url, str(path)])  # fmt: skip
     out = capsys.readouterr().out
-    assert "結果不明、未重送 1" in out and "將送出 1" in out
+    # One record of unknown outcome, two to send: each count stands beside its own words.
+    assert "結果不明、未重送 1" in out and "將送出 2" in out
     assert "送出失敗" not in out
 
     def refused(self: Client, *records: Any) -> Any:
@@ -379,7 +380,7 @@ def test_the_summary_names_each_outcome_in_both_languages(
     monkeypatch.setattr(Client, "save", refused)
     status, out = upload(capsys, sandbox.url, path)
     assert status != 0
-    assert "failed 1" in summary(out) and "sending" not in summary(out)
+    assert "failed 2" in summary(out) and "sending" not in summary(out)
 
 
 def test_three_unreachable_records_in_a_row_stop_the_run_and_others_reset_the_count(

@@ -69,13 +69,14 @@ TARGETS = (
     ),
     Target(
         "scforhis/validation/values.py",
-        ("tests/test_validator_cases.py", "tests/test_fix_hints.py", "tests/test_evidence.py",
-         "tests/test_text_encoding.py", "tests/test_vectors.py"),
+        ("tests/test_validator_edges.py", "tests/test_validator_cases.py",
+         "tests/test_fix_hints.py", "tests/test_evidence.py", "tests/test_text_encoding.py",
+         "tests/test_vectors.py"),
     ),
     Target(
         "scforhis/validation/keys.py",
-        ("tests/test_validator_cases.py", "tests/test_validator_tables.py",
-         "tests/test_text_encoding.py", "tests/test_vectors.py"),
+        ("tests/test_validator_edges.py", "tests/test_validator_cases.py",
+         "tests/test_validator_tables.py", "tests/test_text_encoding.py", "tests/test_vectors.py"),
     ),
     Target(
         "scforhis/validation/issues.py",
