@@ -436,3 +436,21 @@ def test_a_login_refused_mid_run_leaves_the_record_as_never_tried(
     monkeypatch.setenv("SCFORHIS_PASSWORD", DEMO_ACCOUNT.password)
     status, out = upload(capsys, sandbox.url, path)
     assert (status, summary(out)) == (0, "upload: accepted 2")  # neither unknown nor failed
+
+
+def test_a_changed_row_is_sent_as_a_correction_and_counted_so(
+    tmp_path: Path,
+    sandbox: SandboxThread,
+    capsys: pytest.CaptureFixture[str],
+    calls: Counter[tuple[str, str]],
+) -> None:
+    records = [visit(1), visit(2)]
+    path = tmp_path / "export.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    assert upload(capsys, sandbox.url, path)[0] == 0
+    records[1] = {**records[1], "memo": "改過的備註"}
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    calls.clear()
+    status, out = upload(capsys, sandbox.url, path)
+    assert (status, summary(out)) == (0, "upload: corrected 1, skipped (accepted before) 1")
+    assert calls == Counter({("update", visit(2)["id"]): 1})
