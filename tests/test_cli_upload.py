@@ -284,6 +284,25 @@ def test_an_upload_killed_mid_request_does_not_resend_blindly(
     assert sorted(stored(tmp_path / "sandbox.db").values()) == [1] * 6
 
 
+def interrupt_the_first_save(
+    capsys: pytest.CaptureFixture[str],
+    sandbox: SandboxThread,
+    path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Upload `path` with Ctrl+C right after the service stored its first record: that record's
+    outcome is unknown to the journal."""
+    original = Client.save
+
+    def interrupted(self: Client, *records: Any) -> Any:
+        original(self, *records)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Client, "save", interrupted)
+    assert upload(capsys, sandbox.url, path, "--jobs", "1")[0] == 130
+    monkeypatch.setattr(Client, "save", original)
+
+
 def test_resolving_while_the_service_is_down_keeps_the_outcome_unknown(
     tmp_path: Path,
     sandbox: SandboxThread,
@@ -295,15 +314,8 @@ def test_resolving_while_the_service_is_down_keeps_the_outcome_unknown(
     # then runs while its Update cannot reach the service: the record must stay unknown, so a
     # later plain run still refuses to send it blindly, and a later resolve settles it.
     path = export_csv(tmp_path / "export.csv", range(3))
-    original_save, original_update = Client.save, Client.update
-
-    def interrupted(self: Client, *records: Any) -> Any:
-        original_save(self, *records)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(Client, "save", interrupted)
-    assert upload(capsys, sandbox.url, path, "--jobs", "1")[0] == 130
-    monkeypatch.setattr(Client, "save", original_save)
+    original_update = Client.update
+    interrupt_the_first_save(capsys, sandbox, path, monkeypatch)
 
     def unreachable(self: Client, *records: Any) -> Any:
         raise ConnectionFailedError("連線失敗 / connection refused", "Update")
@@ -358,15 +370,7 @@ def test_the_summary_names_each_outcome_in_both_languages(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = export_csv(tmp_path / "export.csv", range(3))
-    original = Client.save
-
-    def interrupted(self: Client, *records: Any) -> Any:
-        original(self, *records)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(Client, "save", interrupted)
-    assert upload(capsys, sandbox.url, path, "--jobs", "1")[0] == 130
-    monkeypatch.setattr(Client, "save", original)
+    interrupt_the_first_save(capsys, sandbox, path, monkeypatch)
     status = main(["upload", "--op", "Save", "--lang", "zh-TW", "--dry-run",
                    "--base-url", sandbox.url, str(path)])  # fmt: skip
     out = capsys.readouterr().out
