@@ -133,6 +133,14 @@ _POOLED = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 _NOT_POOLED = httpx.Limits(max_connections=100, max_keepalive_connections=0)
 
 
+def _one_of(transport: object, http_client: object) -> None:
+    """A client takes a transport or a ready httpx client, not both."""
+    if transport is not None and http_client is not None:
+        raise ConfigurationError(
+            "transport 與 http_client 擇一 / pass transport or http_client, not both"
+        )
+
+
 class _Renew:
     """Returned by `_read` when the service refused the token."""
 
@@ -242,6 +250,16 @@ class ClientCore:
     def log_patterns(self) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
         """The secret-field patterns of this client's spec, for the transport's log filter."""
         return self._patterns
+
+    def _http_keywords(self, verify: ssl.SSLContext, limits: httpx.Limits) -> dict[str, Any]:
+        """What the sync and async httpx clients are made with, beside their transports."""
+        return {
+            "verify": verify,
+            "timeout": self.settings.timeout,
+            "limits": limits,
+            "follow_redirects": False,
+            "headers": _HEADERS,
+        }
 
     def _ssl_context(self) -> ssl.SSLContext:
         """One TLS context for all the client's transports (loading the CAs once)."""
@@ -552,10 +570,7 @@ class SyncClientBase(ClientCore):
         **options: Unpack[SettingsOptions],
     ) -> None:
         super().__init__(settings, env, options)
-        if transport is not None and http_client is not None:
-            raise ConfigurationError(
-                "transport 與 http_client 擇一 / pass transport or http_client, not both"
-            )
+        _one_of(transport, http_client)
         self._lock = threading.Lock()
         self._owns_http = http_client is None
         if http_client is not None:
@@ -568,11 +583,7 @@ class SyncClientBase(ClientCore):
                 return httpx.Client(
                     transport=transport,
                     mounts=direct_mounts(self._base_urls(), transport, verify, limits),
-                    verify=verify,
-                    timeout=self.settings.timeout,
-                    limits=limits,
-                    follow_redirects=False,
-                    headers=_HEADERS,
+                    **self._http_keywords(verify, limits),
                 )
 
             self._http, self._fresh = client(_POOLED), client(_NOT_POOLED)
@@ -694,10 +705,7 @@ class AsyncClientBase(ClientCore):
         **options: Unpack[SettingsOptions],
     ) -> None:
         super().__init__(settings, env, options)
-        if transport is not None and http_client is not None:
-            raise ConfigurationError(
-                "transport 與 http_client 擇一 / pass transport or http_client, not both"
-            )
+        _one_of(transport, http_client)
         self._lock = asyncio.Lock()
         self._owns_http = http_client is None
         if http_client is not None:
@@ -710,11 +718,7 @@ class AsyncClientBase(ClientCore):
                 return httpx.AsyncClient(
                     transport=transport,
                     mounts=async_direct_mounts(self._base_urls(), transport, verify, limits),
-                    verify=verify,
-                    timeout=self.settings.timeout,
-                    limits=limits,
-                    follow_redirects=False,
-                    headers=_HEADERS,
+                    **self._http_keywords(verify, limits),
                 )
 
             self._http, self._fresh = client(_POOLED), client(_NOT_POOLED)
