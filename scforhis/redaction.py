@@ -110,7 +110,10 @@ def decoded(text: str) -> str:
 def secret_forms(secret: str) -> set[str]:
     """The forms in which `secret` may be echoed: plain, URL-encoded once or twice (with `%20` or
     `+` for a space), JSON-escaped (with or without `\\u` escapes), HTML-escaped."""
-    once = {quote(secret, safe=""), quote_plus(secret, safe="")}
+    try:
+        once = {quote(secret, safe=""), quote_plus(secret, safe="")}
+    except UnicodeEncodeError:  # a lone surrogate: such a secret is never sent, so never encoded
+        once = set()
     forms = {secret, *once, *(quote(form, safe="") for form in once)}
     forms |= {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
     forms |= {html.escape(secret), html.escape(secret, quote=False)}

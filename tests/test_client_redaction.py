@@ -238,3 +238,11 @@ def test_an_encoded_secret_is_replaced_whole(text: str, secret: str) -> None:
     shown = redact(text, [secret])
     assert HIDDEN in shown
     assert shown.replace(HIDDEN, "").strip('{}" :=') in ("pwd", '"pwd')
+
+
+def test_a_secret_that_cannot_be_encoded_is_still_hidden_and_breaks_nothing() -> None:
+    # A client made with such a password stays in the transport log filter while it lives: its
+    # secret must not make every later log line (of any client) fail.
+    from scforhis.redaction import HIDDEN, redact
+
+    assert redact("login ab\ud800 refused", ["ab\ud800"]) == f"login {HIDDEN} refused"
