@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
+import os
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -259,3 +263,64 @@ def test_standard_input_is_named_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(data, encoding="utf-8"))
     (found,) = read_records("-", known=KNOWN, labels=LABELS_SAVE)
     assert found.source == "stdin"
+
+
+def test_a_long_row_names_the_label_of_a_column_written_in_the_manuals_case(
+    tmp_path: Path,
+) -> None:
+    # The manual writes MEMO2 in capitals; the labels are keyed by the .NET wire name (memO2).
+    path = tmp_path / "export.csv"
+    path.write_text("ID,MEMO2\nA123456789,a,b\n", "utf-8")
+    (found,) = read_records(str(path), known=KNOWN, labels=LABELS_SAVE)
+    (issue,) = found.payload.issues
+    assert issue.label == "衛教備註" and "「MEMO2」是「a」" in issue.message
+
+
+def _stdin_of(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+
+
+def test_a_bad_line_on_standard_input_is_placed_in_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scforhis.batch.input import read_rows
+
+    _stdin_of(monkeypatch, b'{"id": "A123456789"}\n{"id": \n')
+    with pytest.raises(InputError) as caught:
+        list(read_rows("-", known=KNOWN, labels=LABELS_SAVE))
+    assert str(caught.value).startswith("stdin") and "2" in str(caught.value)
+
+
+class _FailingDisk(io.RawIOBase):
+    """Raw bytes that read once, then fail as a disk or network share does (EIO)."""
+
+    def __init__(self, first: bytes) -> None:
+        self.first: bytes | None = first
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.first is None:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        size, first, self.first = len(self.first), self.first, None
+        buffer[:size] = first
+        return size
+
+
+def test_a_read_error_midway_is_one_readable_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from scforhis.batch import input as batch_input
+
+    line = b'{"id": "A123456789"}\n'
+
+    def failing(path: str) -> io.BufferedReader:
+        return io.BufferedReader(_FailingDisk(line), 64)
+
+    monkeypatch.setattr(batch_input, "open_binary", failing)
+    path = str(tmp_path / "visits.jsonl")
+    with pytest.raises(InputError) as caught:
+        list(batch_input.read_rows(path, known=KNOWN, labels=LABELS_SAVE))
+    message = str(caught.value)
+    assert message == f"{path} 讀取失敗 / read error: {os.strerror(errno.EIO)}"

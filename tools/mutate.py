@@ -432,6 +432,14 @@ def _report(outcome: Outcome) -> None:
         print(f"  survived  {mutant.describe()}", flush=True)
 
 
+def stale_equivalents(targets: list[Target]) -> list[str]:
+    """Keys of the equivalents file, for these targets, that name no mutant any more: their line
+    changed, so the mutant (if it still exists) is tested again and its reason must be rechecked."""
+    paths = {t.path for t in targets}
+    keys = {m.key for t in targets for m in mutants_of(t.path)}
+    return sorted(k for k in equivalents() if k.split(":")[0] in paths and k not in keys)
+
+
 def _iterate(targets: list[Target], most: int) -> Iterator[str]:
     known = equivalents()
     for target in targets:
@@ -454,6 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if not targets:
         parser.error("no module matches --module")
+    stale = stale_equivalents(targets)
+    for key in stale:
+        print(f"stale equivalent (no such mutant now; recheck it): {key}", file=sys.stderr)
     if arguments.list:
         for line in _iterate(targets, arguments.most):
             print(line)
