@@ -14,7 +14,8 @@ The first path segment picks a behaviour; the rest is the service (`/{mode}/api/
                  its query URL-encoded once and twice and its body with HTML entities
     redirect     302 to a login page whose `Location` holds the request's query, secrets and all,
                  plain and URL-encoded (`ReturnUrl=`), with IIS's "Object moved" page
-    busy         503 with `Retry-After: {state.retry_after}` for the first `state.busy` requests
+    busy         `state.busy_status` (503) with `Retry-After: {state.retry_after}` for the first
+                 `state.busy` requests (429 to GetTokenID)
     trickle      headers, then the body one byte at a time, never finished
     slowheaders  the status line and headers one byte at a time, never finished
     huge         a 50 MB body, sent until the client goes away
@@ -24,15 +25,19 @@ The first path segment picks a behaviour; the rest is the service (`/{mode}/api/
 
 The service's logic is the manual's: tokens from GetTokenID, GetSCDataB's texts (`UNDER_18_ID` is
 refused with the service's words for a patient under 18), Save/Update/Delete with MSG_CODE Y or N.
+
+Given a server TLS context, the stand-in speaks HTTPS, as the real service does.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import html
 import json
 import secrets
 import socket
+import ssl
 import threading
 import time
 import zlib
@@ -62,9 +67,12 @@ class State:
     requests: list[tuple[str, str]] = field(default_factory=list)
     dropped: set[tuple[str, ...]] = field(default_factory=set)
     busy: int = 1
+    busy_status: int = 503
     retry_after: str = "1"
     script: tuple[int, list[tuple[str, str]], bytes] = (200, [], b"")
     connections: int = 0
+    # Connections that ended (the client closed them, or the stand-in did).
+    closed: int = 0
     # Every request line as it came: (method, target).
     lines: list[tuple[str, str]] = field(default_factory=list)
 
@@ -105,8 +113,9 @@ class _Gone(Exception):
 class IisService:
     """The stand-in on a free port of 127.0.0.1, one thread per connection."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.state = State()
+        self._tls = tls
         self._lock = threading.Lock()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -115,10 +124,14 @@ class IisService:
         self.port: int = self._listener.getsockname()[1]
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._accept, name="iis-stand-in", daemon=True)
-        # 64 MiB of zeros, gzip-compressed a piece at a time (never held whole).
+
+    @functools.cached_property
+    def _bomb(self) -> bytes:
+        """64 MiB of zeros, gzip-compressed a piece at a time (never held whole); made when first
+        asked for, as it takes a while."""
         compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
         zeros = bytes(1024 * 1024)
-        self._bomb = b"".join(compressor.compress(zeros) for _ in range(64)) + compressor.flush()
+        return b"".join(compressor.compress(zeros) for _ in range(64)) + compressor.flush()
 
     def start(self) -> IisService:
         """Start accepting connections."""
@@ -132,7 +145,8 @@ class IisService:
 
     def url(self, mode: str = "plain") -> str:
         """The base URL of one behaviour."""
-        return f"http://127.0.0.1:{self.port}/{mode}/api"
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/{mode}/api"
 
     def client_options(self, mode: str, **overrides: Any) -> dict[str, Any]:
         """Keyword settings of `scforhis.Client` for one behaviour: its account, no environment,
@@ -166,6 +180,8 @@ class IisService:
         conn.settimeout(30)
         buffer = b""
         try:
+            if self._tls is not None:
+                conn = self._tls.wrap_socket(conn, server_side=True)
             while True:
                 request, buffer = _read_request(conn, buffer)
                 if request is None:
@@ -178,6 +194,8 @@ class IisService:
             return
         finally:
             conn.close()
+            with self._lock:
+                self.state.closed += 1
 
     def _answer(self, conn: socket.socket, request: Request) -> bool:
         """Answer one request; False to close the connection."""
@@ -200,7 +218,7 @@ class IisService:
                 busy = self.state.busy > 0
                 self.state.busy -= 1
             if busy:
-                status = 429 if request.operation == "GetTokenID" else 503
+                status = 429 if request.operation == "GetTokenID" else self.state.busy_status
                 headers = [("Retry-After", self.state.retry_after), ("Content-Type", "text/html")]
                 _send(conn, status, headers, b"<html><body>Service Unavailable</body></html>")
                 return True

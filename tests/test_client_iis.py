@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
+import subprocess
 import time
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,7 +24,14 @@ import scforhis
 from scforhis.client import session
 from tests.client_support import Driver, Service, manual_query, manual_record
 from tests.client_support import open_client as open_mock
-from tests.iis_service import ELIGIBLE, RESERVED, UNDER_18, UNDER_18_ID, IisService
+from tests.iis_service import (
+    ELIGIBLE,
+    PASSWORD,
+    RESERVED,
+    UNDER_18,
+    UNDER_18_ID,
+    IisService,
+)
 
 MODES = ["sync", "async"]
 DIALECTS = [
@@ -407,18 +417,22 @@ def test_each_save_opens_its_own_connection_and_queries_share_one(
     assert iis.state.connections - before <= 1
 
 
+@pytest.mark.parametrize("status", [500, 503])
 def test_a_delete_answered_n_after_a_5xx_may_have_succeeded(
-    iis: IisService, mode: str, opened: list[Driver], monkeypatch: pytest.MonkeyPatch
+    iis: IisService, mode: str, opened: list[Driver], monkeypatch: pytest.MonkeyPatch, status: int
 ) -> None:
+    # A 500 is what ASP.NET answers when the action threw, possibly after its delete was done.
     Sleeps(monkeypatch)
     client = open_client(opened, mode, iis, "busy")
     client.get_token_id()
-    iis.state.busy, iis.state.retry_after = 1, "1"
-    result = client.delete({**manual_record(), "funC_DATE": _dated(mode, 4, 1)})
+    iis.state.busy, iis.state.busy_status, iis.state.retry_after = 1, status, "1"
+    try:
+        result = client.delete({**manual_record(), "funC_DATE": _dated(mode, 4, status % 10 + 1)})
+    finally:
+        iis.state.busy, iis.state.busy_status = 0, 503
     assert not result.ok and result.may_have_succeeded_earlier
-    iis.state.busy = 0
     plain = open_client(opened, mode, iis, "plain")
-    result = plain.delete({**manual_record(), "funC_DATE": _dated(mode, 4, 2)})
+    result = plain.delete({**manual_record(), "funC_DATE": _dated(mode, 4, status % 10 + 5)})
     assert not result.ok and not result.may_have_succeeded_earlier
 
 
@@ -467,3 +481,90 @@ def test_a_transport_logger_made_after_the_client_is_filtered_before_the_next_ca
     assert LOG_FILTER not in late.filters
     client.get_token_id()
     assert LOG_FILTER in late.filters
+
+
+def _self_signed(folder: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that is its own CA, and its key (made by the openssl tool)."""
+    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2",
+         "-subj", f"/CN=scforhis {name}", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture(scope="module")
+def https_iis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[IisService, Path, Path]]:
+    """The stand-in over TLS with a certificate of a private CA (as a hospital's proxy or a test
+    environment has), the CA's file, and another CA's file."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = _self_signed(folder, "service")
+    other, _ = _self_signed(folder, "other")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = IisService(tls=context).start()
+    yield server, cert, other
+    server.stop()
+
+
+def test_a_ca_bundle_is_what_the_service_is_verified_against(
+    https_iis: tuple[IisService, Path, Path], mode: str, opened: list[Driver]
+) -> None:
+    server, ca, other_ca = https_iis
+    trusted = open_client(opened, mode, server, "plain", verify=str(ca))
+    assert trusted.get_token_id()
+    for verify in (str(other_ca), True):
+        stranger = open_client(opened, mode, server, "plain", verify=verify)
+        with pytest.raises(scforhis.ConnectionFailedError) as caught:
+            stranger.get_token_id()
+        assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+        assert PASSWORD not in str(caught.value)
+
+
+def _wait_until(done: Any, seconds: float = 5.0) -> bool:
+    """Poll `done()` until it is true or `seconds` pass (the stand-in notices a close in its own
+    thread)."""
+    ends = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > ends:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_leaving_the_with_block_closes_the_kept_alive_connections(mode: str) -> None:
+    # A HIS that makes a client per batch must not leave sockets open on the service.
+    server = IisService().start()
+    try:
+        options = server.client_options("plain")
+        if mode == "sync":
+            with scforhis.Client(**options) as client:
+                client.get_sc_data_b(manual_query())
+                assert server.state.closed < server.state.connections  # kept alive
+        else:
+
+            async def run() -> None:
+                async with scforhis.AsyncClient(**options) as client:
+                    await client.get_sc_data_b(manual_query())
+                    assert server.state.closed < server.state.connections
+
+            asyncio.run(run())
+        assert _wait_until(lambda: server.state.closed == server.state.connections)
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("status", "redirect"), [(300, True), (308, True), (400, False), (404, False), (405, False)]
+)
+def test_only_a_3xx_is_described_as_a_redirect_not_followed(
+    iis: IisService, opened: list[Driver], status: int, redirect: bool
+) -> None:
+    iis.state.script = (status, [("Content-Type", "text/plain")], b"no")
+    client = open_client(opened, "sync", iis, "scripted")
+    with pytest.raises(scforhis.HTTPStatusError) as caught:
+        client.get_token_id()
+    assert caught.value.status_code == status
+    assert ("redirects are not followed" in str(caught.value)) is redirect
