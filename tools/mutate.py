@@ -196,9 +196,9 @@ def _docstring_nodes(tree: ast.AST) -> set[int]:
     return found
 
 
-def mutants_of(path: str) -> list[Mutant]:
-    """Every mutant of one module, in source order."""
-    text = (ROOT / path).read_text("utf-8")
+def mutants_of(path: str, root: Path = ROOT) -> list[Mutant]:
+    """Every mutant of one module (`path` under `root`), in source order."""
+    text = (root / path).read_text("utf-8")
     data = text.encode("utf-8")
     starts = _offsets(text)
     tree = ast.parse(text)
@@ -264,9 +264,9 @@ def mutants_of(path: str) -> list[Mutant]:
     return sorted(found, key=lambda m: (m.start, m.kind, m.replacement))
 
 
-def chosen(target: Target, most: int) -> list[Mutant]:
+def chosen(target: Target, most: int, root: Path = ROOT) -> list[Mutant]:
     """Up to `most` mutants of `target`, the same ones on every run."""
-    every = mutants_of(target.path)
+    every = mutants_of(target.path, root)
     rng = random.Random(f"{SEED}:{target.path}")
     picked = every if len(every) <= most else rng.sample(every, most)
     return sorted(picked, key=lambda m: m.start)
@@ -363,8 +363,8 @@ class Outcome:
     invalid: list[Mutant]
 
 
-def _is_valid(mutant: Mutant) -> bool:
-    data = (ROOT / mutant.path).read_bytes()
+def _is_valid(mutant: Mutant, root: Path) -> bool:
+    data = (root / mutant.path).read_bytes()
     mutated = data[: mutant.start] + mutant.replacement.encode() + data[mutant.end :]
     try:
         ast.parse(mutated)
@@ -398,13 +398,15 @@ def run(targets: list[Target], most: int, jobs: int) -> list[Outcome]:
                 raise SystemExit(f"the tests of {target.path} fail without any mutant")
         outcomes = []
         for target in targets:
-            plan = chosen(target, most)
+            # Mutants are made from the private copy, so that editing the tree during a run
+            # cannot move them off the text they are applied to.
+            plan = chosen(target, most, spaces[0].root)
             outcome = Outcome(target, [], [], [], [])
             todo = []
             for mutant in plan:
                 if mutant.key in known:
                     outcome.equivalent.append((mutant, known[mutant.key]))
-                elif not _is_valid(mutant):
+                elif not _is_valid(mutant, spaces[0].root):
                     outcome.invalid.append(mutant)
                 else:
                     todo.append(mutant)
