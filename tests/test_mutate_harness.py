@@ -59,6 +59,8 @@ def test_the_same_mutants_are_chosen_on_every_run() -> None:
     target = mutate.TARGETS[0]
     first = mutate.chosen(target, 5)
     assert len(first) == 5 and first == mutate.chosen(target, 5)
+    others = [mutate.chosen(target, 5, seed=seed) for seed in (1, 2, 3)]
+    assert any(draw != first for draw in others)
 
 
 def test_every_equivalent_names_a_guarded_module_and_says_why() -> None:

@@ -11,6 +11,7 @@ behaviour are listed in tools/mutate_equivalent.toml with the reason, and left o
     python -m tools.mutate                   every module, in two workers
     python -m tools.mutate --module ids      only the modules whose path contains "ids"
     python -m tools.mutate --list            the mutants, without running anything
+    python -m tools.mutate --seed 7          another draw of mutants, to see the score hold
 
 Not part of `make test`: a full run takes about as long as the README says.
 """
@@ -264,10 +265,10 @@ def mutants_of(path: str, root: Path = ROOT) -> list[Mutant]:
     return sorted(found, key=lambda m: (m.start, m.kind, m.replacement))
 
 
-def chosen(target: Target, most: int, root: Path = ROOT) -> list[Mutant]:
-    """Up to `most` mutants of `target`, the same ones on every run."""
+def chosen(target: Target, most: int, root: Path = ROOT, seed: int = SEED) -> list[Mutant]:
+    """Up to `most` mutants of `target`, the same ones on every run with the same seed."""
     every = mutants_of(target.path, root)
-    rng = random.Random(f"{SEED}:{target.path}")
+    rng = random.Random(f"{seed}:{target.path}")
     picked = every if len(every) <= most else rng.sample(every, most)
     return sorted(picked, key=lambda m: m.start)
 
@@ -388,7 +389,7 @@ class _Attempt:
             self.free.append(space)
 
 
-def run(targets: list[Target], most: int, jobs: int) -> list[Outcome]:
+def run(targets: list[Target], most: int, jobs: int, seed: int = SEED) -> list[Outcome]:
     """Test every chosen mutant of every target; return the outcomes."""
     known = equivalents()
     with tempfile.TemporaryDirectory(prefix="scforhis-mutate-") as parent:
@@ -400,7 +401,7 @@ def run(targets: list[Target], most: int, jobs: int) -> list[Outcome]:
         for target in targets:
             # Mutants are made from the private copy, so that editing the tree during a run
             # cannot move them off the text they are applied to.
-            plan = chosen(target, most, spaces[0].root)
+            plan = chosen(target, most, spaces[0].root, seed)
             outcome = Outcome(target, [], [], [], [])
             todo = []
             for mutant in plan:
@@ -442,10 +443,10 @@ def stale_equivalents(targets: list[Target]) -> list[str]:
     return sorted(k for k in equivalents() if k.split(":")[0] in paths and k not in keys)
 
 
-def _iterate(targets: list[Target], most: int) -> Iterator[str]:
+def _iterate(targets: list[Target], most: int, seed: int) -> Iterator[str]:
     known = equivalents()
     for target in targets:
-        for mutant in chosen(target, most):
+        for mutant in chosen(target, most, seed=seed):
             mark = "equivalent " if mutant.key in known else ""
             yield f"{mark}{mutant.describe()}"
 
@@ -455,6 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.mutate", description=__doc__)
     parser.add_argument("--module", action="append", default=[], help="path part to select")
     parser.add_argument("--most", type=int, default=DEFAULT_MOST, help="mutants per module")
+    parser.add_argument(
+        "--seed", type=int, default=SEED, help="another draw of mutants (default: the fixed one)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once")
     parser.add_argument("--goal", type=float, default=0.9, help="least score per module")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
@@ -468,11 +472,11 @@ def main(argv: list[str] | None = None) -> int:
     for key in stale:
         print(f"stale equivalent (no such mutant now; recheck it): {key}", file=sys.stderr)
     if arguments.list:
-        for line in _iterate(targets, arguments.most):
+        for line in _iterate(targets, arguments.most, arguments.seed):
             print(line)
         return 0
     began = time.monotonic()
-    outcomes = run(targets, arguments.most, max(1, arguments.jobs))
+    outcomes = run(targets, arguments.most, max(1, arguments.jobs), arguments.seed)
     minutes = (time.monotonic() - began) / 60
     below = [o for o in outcomes if _score(o) < arguments.goal]
     killed = sum(len(o.killed) for o in outcomes)
