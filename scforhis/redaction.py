@@ -35,6 +35,8 @@ _ID_LIKE = re.compile(
 )
 # The shortest secret replaced by value: shorter ones would garble innocent text.
 _MIN_SECRET = 3
+# What a scan cut short drops from its end at least (more when a secret's form is longer).
+_CUT_TAIL = 256
 # Decoding rounds before a text that is still encoded is treated as hostile.
 _DECODE_ROUNDS = 6
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
@@ -141,8 +143,10 @@ def redact(
         text = query_field.sub(lambda m: m.group(1) + HIDDEN, text)
     text = _ID_LIKE.sub(lambda m: mask_id(m.group()), text)
     if cut:
-        # The scan stopped inside the text: what follows may begin a secret cut in two.
-        text = text[: max(len(text) - 256, 0)] + "..."
+        # The scan stopped inside the text: its end may hold the beginning of a secret cut in two,
+        # which no form matched. Drop as much as the longest form could leave there.
+        tail = max(_CUT_TAIL, max((len(form) for form in forms), default=0))
+        text = text[: max(len(text) - tail, 0)] + "..."
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return text

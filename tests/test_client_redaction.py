@@ -207,6 +207,18 @@ def test_a_text_longer_than_the_scan_limit_loses_its_unscanned_tail() -> None:
     assert redact("z" * SCAN_LIMIT, limit=10 * SCAN_LIMIT) == "z" * SCAN_LIMIT
 
 
+def test_a_long_secret_cut_by_the_scan_shows_no_part_of_itself() -> None:
+    # A token can be longer than the 256 characters dropped after a cut scan (a JWT is): the
+    # copy the cut splits must go whole, while the text before the secrets stays.
+    from scforhis.redaction import SCAN_LIMIT, redact
+
+    token = "eyJhbGciOi." + "Zm9vYmFy" * 120
+    text = "reply: " + "k" * 1000 + token * (SCAN_LIMIT // len(token) + 2)
+    shown = redact(text, [token], limit=10 * SCAN_LIMIT)
+    assert shown.startswith("reply: kkk") and shown.endswith("...")
+    assert "Zm9v" not in shown and "eyJh" not in shown
+
+
 def test_shown_values_mask_only_id_fields_and_hide_secrets() -> None:
     from scforhis.redaction import shown_value
 
@@ -229,6 +241,9 @@ def test_a_secret_is_replaced_whole_and_nothing_around_it(secret: str) -> None:
     [
         ('{"pwd": "q\\"uote"}', 'q"uote'),
         ('{"pwd": "p\\u00e4ss"}', "päss"),
+        # Serialised without \u escapes (as .NET's System.Text.Json can be told to): the
+        # non-ASCII letters stay, the quote is still escaped.
+        ('{"pwd": "pä\\"ss"}', 'pä"ss'),
         ("pwd=p%C3%A4ss", "päss"),
     ],
 )
