@@ -217,6 +217,8 @@ def test_a_long_secret_cut_by_the_scan_shows_no_part_of_itself() -> None:
     shown = redact(text, [token], limit=10 * SCAN_LIMIT)
     assert shown.startswith("reply: kkk") and shown.endswith("...")
     assert "Zm9v" not in shown and "eyJh" not in shown
+    # Nothing but copies of a long secret, cut: nothing is left to show but the cut mark.
+    assert redact(token * (SCAN_LIMIT // len(token) + 2), [token], limit=SCAN_LIMIT) == "..."
 
 
 def test_shown_values_mask_only_id_fields_and_hide_secrets() -> None:
