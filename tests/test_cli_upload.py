@@ -458,3 +458,44 @@ def test_a_changed_row_is_sent_as_a_correction_and_counted_so(
     status, out = upload(capsys, sandbox.url, path)
     assert (status, summary(out)) == (0, "upload: corrected 1, skipped (accepted before) 1")
     assert calls == Counter({("update", visit(2)["id"]): 1})
+
+
+def test_an_export_that_breaks_off_mid_run_journals_what_was_in_flight(
+    tmp_path: Path,
+    sandbox: SandboxThread,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    calls: Counter[tuple[str, str]],
+) -> None:
+    # The reader fails (a line cut short by a full disk) while Saves are in flight: the run ends
+    # with the input error, but only after each of those Saves is answered and journalled, so
+    # the rerun neither sends them again nor leaves them unknown.
+    import time
+
+    lines = [
+        json.dumps({k.upper(): v for k, v in visit(n).items() if k not in ("account", "password")})
+        for n in range(8)
+    ]
+    path = tmp_path / "export.jsonl"
+    path.write_text("\n".join([*lines, '{"ID": "A1']) + "\n", "utf-8")
+    original = Client.save
+
+    def slow(self: Client, *records: Any) -> Any:
+        time.sleep(0.05)  # long enough for the reader to reach the broken line meanwhile
+        return original(self, *records)
+
+    monkeypatch.setattr(Client, "save", slow)
+    status, _ = upload(capsys, sandbox.url, path, "--jobs", "4")
+    assert status == 2
+    monkeypatch.setattr(Client, "save", original)
+    sent_first = sum(calls.values())
+    assert 0 < sent_first <= 8
+
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    status, out = upload(capsys, sandbox.url, path)
+    assert status == 0
+    resent = [key for key, count in calls.items() if count > 1]
+    assert resent == [] and sum(calls.values()) == 8
+    assert f"skipped (accepted before) {sent_first}" in summary(out)
+    assert "unknown" not in summary(out)
+    assert sorted(stored(tmp_path / "sandbox.db").values()) == [1] * 8
