@@ -59,14 +59,15 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[tuple[str, str]]:
     return seen
 
 
-def export_csv(path: Path, numbers: range) -> Path:
+def export_csv(path: Path, numbers: range, *, reverse_columns: bool = False) -> Path:
     """An HIS export: upper-case headers, no account or password (the client adds them)."""
     records = [
         {k.upper(): v for k, v in visit(n).items() if k not in ("account", "password")}
         for n in numbers
     ]
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(records[0]), lineterminator="\r\n")
+    columns = list(records[0])[:: -1 if reverse_columns else 1]
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     writer.writerows(records)
     path.write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
@@ -118,6 +119,12 @@ def test_upload_a_csv_export_then_rerun(
     status, out = upload(capsys, sandbox.url, path)
     assert (status, summary(out)) == (0, f"upload: skipped (accepted before) {COUNT}")
     assert sum(calls.values()) == sent  # the rerun sent nothing
+
+    # The same visits exported again with the columns in another order are the same records.
+    export_csv(path, range(COUNT), reverse_columns=True)
+    status, out = upload(capsys, sandbox.url, path)
+    assert (status, summary(out)) == (0, f"upload: skipped (accepted before) {COUNT}")
+    assert sum(calls.values()) == sent
 
 
 def test_a_grown_export_sends_only_the_new_records(
