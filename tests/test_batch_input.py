@@ -166,7 +166,7 @@ def test_a_row_longer_than_its_header_carries_an_error(tmp_path: Path) -> None:
     assert shifted.payload == {"ID": "A123456789", "MEMO": "許功蓋醫師開立", "memO2": "衛教完成"}
     (issue,) = shifted.payload.issues
     assert (issue.field, issue.label, issue.code) == ("memO2", "衛教備註", "columns")
-    assert (issue.severity, issue.evidence) == ("error", "manual")
+    assert (issue.severity, issue.evidence) == ("error", "input")
     assert "「衛教備註」是「衛教完成」" in issue.message
     assert issue.message.endswith("是否有未加引號的逗號？")
     assert issue.message_en.endswith("an unquoted comma?")
@@ -202,7 +202,7 @@ def test_visits_find_the_same_visit_after_stripping_in_any_name_case() -> None:
     again = {wire.upper(): f" {value}\u3000" for wire, value in key.items()}
     issue = visits.repeated(again, 3, 7)
     assert issue is not None
-    assert (issue.code, issue.severity) == ("duplicate_visit", "error")
+    assert (issue.code, issue.severity, issue.evidence) == ("duplicate_visit", "error", "input")
     assert "第 7 行（第 3 筆）與第 2 行（第 1 筆）" in issue.message
     assert "line 7 (record 3)" in issue.message_en and "line 2 (record 1)" in issue.message_en
     assert RECORD["id"] not in issue.message + issue.message_en

@@ -194,7 +194,7 @@ def test_an_unquoted_comma_is_an_error_naming_the_cells(
     assert (entry["record"], entry["line"], entry["ok"]) == (2, 3, False)
     issue = entry["errors"][0]
     assert (issue["code"], issue["severity"], issue["field"]) == ("columns", "error", last)
-    assert (issue["label"], issue["evidence"]) == (LABELS[last], "manual")
+    assert (issue["label"], issue["evidence"]) == (LABELS[last], "input")
     assert "衛教完成" in issue["message"] and "衛教完成" in issue["message_en"]
     assert "an unquoted comma?" in issue["message_en"]
     assert {"code": "columns", "field": last, "count": 1} in document["summary"][
@@ -238,7 +238,11 @@ def test_the_same_visit_twice_is_an_error_naming_both_lines(
     (entry,) = document["records"]
     assert (entry["record"], entry["line"]) == (3, 4)
     (issue,) = entry["errors"]
-    assert (issue["code"], issue["severity"]) == ("duplicate_visit", "error")
+    assert (issue["code"], issue["severity"], issue["evidence"]) == (
+        "duplicate_visit",
+        "error",
+        "input",
+    )
     assert "第 2 行" in issue["message"] and "line 2" in issue["message_en"]
     assert records[0]["id"] not in json.dumps(document, ensure_ascii=False)
 

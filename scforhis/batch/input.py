@@ -368,7 +368,7 @@ def _extra_cells(
         f"{value!r}, then come {cells_en}; its columns may be shifted: an unquoted comma?",
         "error",
         None,
-        "manual",
+        "input",
     )
 
 
@@ -678,5 +678,5 @@ class Visits:
             f"{first_number}) ({shown}): a visit twice in one file; this one is not uploaded",
             "error",
             None,
-            "manual",
+            "input",
         )

@@ -49,8 +49,9 @@ class Issue(NamedTuple):
     checksum, date, range, count, cross_field, policy, unknown_field, duplicate_field, encoding,
     payload, operation. `severity` follows `evidence`, which says why the finding holds: `manual` (the
     manual says so) and `storage` (a known column cannot hold the value) make errors, since the
-    service refuses them; `programme` (the programme's rules) and `plausibility` (judgement)
-    make warnings. A named tuple (immutable, and the cheapest object to build) because invalid
+    service refuses them; `input` (the file itself cannot be read as records: a row longer than
+    its header, a visit twice in one file) makes errors too, since nothing certain can be sent;
+    `programme` (the programme's rules) and `plausibility` (judgement) make warnings. A named tuple (immutable, and the cheapest object to build) because invalid
     exports have many.
     """
 
@@ -149,8 +150,8 @@ def _issue(
 
 
 def severity_of(evidence: str) -> str:
-    """`error` for manual and storage evidence, `warning` for programme and plausibility."""
-    return "error" if evidence in ("manual", "storage") else "warning"
+    """`error` for manual, storage and input evidence, `warning` for programme and plausibility."""
+    return "error" if evidence in ("manual", "storage", "input") else "warning"
 
 
 class Bounds(NamedTuple):
