@@ -226,3 +226,28 @@ def test_a_record_without_its_condition_fields_needs_none_of_their_fields(operat
 
 def _wire_name(op: Operation, key: str) -> str:
     return next(f.wire for f in op.fields if f.key == key)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_each_format_shows_its_example_and_the_example_is_valid(operation: str) -> None:
+    # Generators and API browsers show `examples`; one the schema refuses would mislead.
+    formats = spec_model().formats
+    defs = load_schema(operation, "request").get("$defs", {})
+    shown = [name for name in defs if name in formats]
+    assert shown, f"{operation} uses no named format"
+    for name in shown:
+        example = formats[name].example
+        if example is None:
+            assert "examples" not in defs[name], name
+        else:
+            assert defs[name]["examples"] == [example], name
+            assert list(jsonschema.Draft202012Validator(defs[name]).iter_errors(example)) == []
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_schema_files_carry_the_labels_as_text_not_escapes(operation: str) -> None:
+    # Vendors read these files; 「個案身分證號」 must be legible there, not \u500b\u6848...
+    text = (ROOT / "generated" / "schemas" / f"{operation}.request.schema.json").read_text("utf-8")
+    labels = [f.label for f in spec_model().operation(operation).fields if f.label]
+    assert labels and all(label in text for label in labels)
+    assert "\\u" not in text.replace("\\\\u", "")
