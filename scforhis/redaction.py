@@ -136,7 +136,7 @@ def redact(
     # Encoded forms first, on the text as it came (decoding `+` would change a token's own `+`),
     # then the plain values once more on the decoded text.
     text = _replace_all(text, forms)
-    text = _replace_all(decoded(text), known)
+    text = _hide_remainders(_replace_all(decoded(text), known), known)
     if patterns is not None:
         json_field, query_field = patterns
         text = json_field.sub(lambda m: f'{m.group(1)}"{HIDDEN}"', text)
@@ -145,10 +145,22 @@ def redact(
     if cut:
         # The scan stopped inside the text: its end may hold the beginning of a secret cut in two,
         # which no form matched. Drop as much as the longest form could leave there.
-        tail = max(_CUT_TAIL, max((len(form) for form in forms), default=0))
+        tail = max([_CUT_TAIL, *map(len, forms)])
         text = text[: max(len(text) - tail, 0)] + "..."
     if len(text) > limit:
         text = text[: limit - 3] + "..."
+    return text
+
+
+def _hide_remainders(text: str, known: list[str]) -> str:
+    """Hide what is left of a secret that holds a shorter one (a password that begins with the
+    account). The first pass hides the shorter one wherever it shows, also inside an echo of the
+    longer one that only decoding reveals (`&#120;abcx` for `xabcx`): the longer one then reads
+    `x******x`, which is hidden here. `known` is longest first."""
+    for index, longer in enumerate(known):
+        inner = [s for s in known[index + 1 :] if s.lower() in longer.lower()]
+        if inner and (remainder := _replace_all(longer, inner)) != HIDDEN:
+            text = _replace_all(text, [remainder])
     return text
 
 

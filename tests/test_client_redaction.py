@@ -131,12 +131,15 @@ def test_overlapping_secrets_are_hidden_whole(account: str, password: str) -> No
     # remainder readable (`******pass`).
     from scforhis.redaction import HIDDEN, redact
 
-    text = f"login {password} failed for {account}; retry with {password}"
-    shown = redact(text, [account, password])
-    assert account not in shown and password not in shown
     longer = max(account, password, key=len)
     shorter = min(account, password, key=len)
-    assert longer.replace(shorter, "") not in shown.replace(HIDDEN, "")
+    # Plain, and as an HTML error page may echo them: with each first letter as an entity, so
+    # that they show only once the text is decoded.
+    for shown_as in (lambda v: v, lambda v: f"&#{ord(v[0])};{v[1:]}"):
+        text = f"login {shown_as(password)} failed for {shown_as(account)}; retry"
+        shown = redact(text, [account, password])
+        assert account not in shown and password not in shown
+        assert longer.replace(shorter, "") not in shown.replace(HIDDEN, "")
 
 
 @pytest.mark.parametrize(
@@ -238,6 +241,15 @@ def test_a_secret_is_replaced_whole_and_nothing_around_it(secret: str) -> None:
     assert redact(f"before {secret} after", [secret]) == f"before {HIDDEN} after"
 
 
+def test_a_password_that_extends_the_account_is_hidden_whole_in_an_iis_page() -> None:
+    # HttpUtility.HtmlEncode writes Latin-1 letters as numeric entities: the account shows as
+    # it is, the password's last letter only once decoded.
+    from scforhis.redaction import HIDDEN, redact
+
+    shown = redact("<p>Login failed: hosp3501&#233; (hosp3501)</p>", ["hosp3501", "hosp3501é"])
+    assert shown == f"<p>Login failed: {HIDDEN} ({HIDDEN})</p>"
+
+
 @pytest.mark.parametrize(
     ("text", "secret"),
     [
@@ -246,6 +258,8 @@ def test_a_secret_is_replaced_whole_and_nothing_around_it(secret: str) -> None:
         # Serialised without \u escapes (as .NET's System.Text.Json can be told to): the
         # non-ASCII letters stay, the quote is still escaped.
         ('{"pwd": "pä\\"ss"}', 'pä"ss'),
+        # ... and holding what looks like a percent escape, which decoding would change.
+        ('{"pwd": "pä\\"%41"}', 'pä"%41'),
         ("pwd=p%C3%A4ss", "päss"),
     ],
 )
