@@ -324,3 +324,14 @@ def test_a_read_error_midway_is_one_readable_line(
         list(batch_input.read_rows(path, known=KNOWN, labels=LABELS_SAVE))
     message = str(caught.value)
     assert message == f"{path} 讀取失敗 / read error: {os.strerror(errno.EIO)}"
+
+
+def test_a_secret_pushed_into_the_last_column_is_hidden(tmp_path: Path) -> None:
+    # One unquoted comma before PASSWORD moves its value one column right, into MEMO2, the last
+    # column, whose value the message shows: it must show it hidden.
+    path = tmp_path / "export.csv"
+    path.write_text("ID,PASSWORD,MEMO2\nA12,3456789,s3cretPW,memo\n", encoding="utf-8")
+    (found,) = read_records(str(path), known=KNOWN, labels=LABELS_SAVE, hidden={"password"})
+    (issue,) = found.payload.issues
+    assert "s3cretPW" not in issue.message + issue.message_en
+    assert "******" in issue.message

@@ -294,7 +294,7 @@ def test_a_huge_reply_is_read_no_further_than_the_cap(
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert "64 KiB" in str(caught.value)
+    assert "超過 64 KiB" in str(caught.value) and "larger than 64 KiB" in str(caught.value)
     assert peak < 4 * 1024 * 1024  # the 50 MB / 64 MiB reply was never held
 
 
