@@ -83,3 +83,14 @@ def test_an_equivalent_whose_line_moved_is_reported_stale(
     table.write_text(f'[equivalent]\n"{mutant.key}" = "kept"\n"{moved}" = "moved"\n', "utf-8")
     monkeypatch.setattr(mutate, "EQUIVALENT_FILE", table)
     assert mutate.stale_equivalents([mutate.Target(path, ())]) == [moved]
+
+
+def test_code_for_another_platform_is_not_mutated(tmp_path: Path) -> None:
+    import sys
+
+    other = "win32" if sys.platform != "win32" else "linux"
+    text = f'import sys\nif sys.platform == "{other}":\n    A = 11\nelse:\n    B = 22\n'
+    found = mutate.mutants_of(_module(tmp_path, text))
+    constants = {m.original for m in found if m.kind == "constant"}
+    assert constants == {"22"}
+    assert any(m.kind == "compare" for m in found)  # the test itself is still mutated

@@ -197,13 +197,36 @@ def _docstring_nodes(tree: ast.AST) -> set[int]:
     return found
 
 
+def _other_platform_lines(tree: ast.AST) -> set[int]:
+    """Lines of the branch of an `if sys.platform == "..."` that this machine does not take: no
+    test here can run them, so a mutant there would only ever survive."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        test = node.test if isinstance(node, ast.If) else None
+        if not (
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.Eq | ast.NotEq)
+            and ast.unparse(test.left) == "sys.platform"
+            and isinstance(test.comparators[0], ast.Constant)
+        ):
+            continue
+        taken = (sys.platform == test.comparators[0].value) == isinstance(test.ops[0], ast.Eq)
+        skipped = node.orelse if taken else node.body  # type: ignore[union-attr]
+        for statement in skipped:
+            lines.update(range(statement.lineno, (statement.end_lineno or statement.lineno) + 1))
+    return lines
+
+
 def mutants_of(path: str, root: Path = ROOT) -> list[Mutant]:
-    """Every mutant of one module (`path` under `root`), in source order."""
+    """Every mutant of one module (`path` under `root`), in source order; none in code for
+    another platform (`_other_platform_lines`)."""
     text = (root / path).read_text("utf-8")
     data = text.encode("utf-8")
     starts = _offsets(text)
     tree = ast.parse(text)
     docstrings = _docstring_nodes(tree)
+    elsewhere = _other_platform_lines(tree)
     found: list[Mutant] = []
 
     def span(node: ast.AST) -> tuple[int, int]:
@@ -220,7 +243,7 @@ def mutants_of(path: str, root: Path = ROOT) -> list[Mutant]:
             start, end = span(node)
         original = data[start:end].decode("utf-8")
         line = node.lineno  # type: ignore[attr-defined]
-        if original != replacement:
+        if original != replacement and line not in elsewhere:
             found.append(
                 Mutant(
                     path, line, start - starts[line - 1], start, end, replacement, kind, original
