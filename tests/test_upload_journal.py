@@ -81,7 +81,7 @@ def journal(path: str) -> Iterator[Journal]:
     opened.close()
 
 
-def in_use(path: str, pid: int) -> str:
+def in_use(path: str, pid: int | str) -> str:
     return f"上傳紀錄檔 {path} 正由程序 {pid} 使用中 / journal {path} in use by process {pid}"
 
 
@@ -114,6 +114,22 @@ def test_a_second_journal_on_the_same_path_is_refused_naming_the_holder(path: st
     assert not Path(f"{path}.lock").exists()
     with Journal(path) as second:
         assert second.status("Save", KEY) == ACCEPTED
+
+
+def test_a_holder_that_has_not_written_its_process_id_yet_is_named_by_a_question_mark(
+    path: str,
+) -> None:
+    # A run that has just locked the file has not written its PID yet: say so, not "None".
+    import fcntl
+
+    fd = os.open(f"{path}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(JournalInUse) as refused:
+            Journal(path)
+        assert one_line(refused, path) == in_use(path, "?")
+    finally:
+        os.close(fd)
 
 
 def test_another_process_is_refused_while_the_journal_is_open_and_opens_it_after(
@@ -454,3 +470,21 @@ def test_the_content_digest_of_text_is_that_of_its_utf8_json() -> None:
     canonical = '[["id","\\"A123456789\\""],["memo","\\"衛教\\""]]'
     expected = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     assert content_digest(payload, ("password",)) == expected
+
+
+def test_ctrl_c_while_the_journal_opens_leaves_nothing_open(
+    path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing may keep the file open after the interrupted run: on Windows an open handle
+    # blocks the next run, and here it would leak a descriptor per attempt.
+    def interrupted(self: Journal, connection: sqlite3.Connection) -> bytes:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Journal, "_prepare", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        Journal(path)
+    real = os.path.realpath(path)
+    opened = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+              if os.path.exists(f"/proc/self/fd/{fd}")]  # fmt: skip
+    assert not [name for name in opened if name.startswith(real)]
+    assert not Path(f"{path}.lock").exists()
