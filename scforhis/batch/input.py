@@ -29,7 +29,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, NamedTuple
 
 from scforhis.validation.idnumbers import mask_id
-from scforhis.validation.issues import Issue, ValidationResult, masked
+from scforhis.validation.issues import Issue, ValidationResult, masked, severity_of
 from scforhis.validation.text import echo
 
 CHUNK = 1 << 16
@@ -366,7 +366,7 @@ def _extra_cells(
         "欄位可能已錯位，是否有未加引號的逗號？",
         f"this row has {count} cell(s) more than the header: the last column {last!r} holds "
         f"{value!r}, then come {cells_en}; its columns may be shifted: an unquoted comma?",
-        "error",
+        severity_of("input"),
         None,
         "input",
     )
@@ -676,7 +676,7 @@ class Visits:
             f"就診（{shown}）：同一檔案中重複，這一筆不會上傳",
             f"line {line} (record {number}) is the same visit as line {first_line} (record "
             f"{first_number}) ({shown}): a visit twice in one file; this one is not uploaded",
-            "error",
+            severity_of("input"),
             None,
             "input",
         )

@@ -51,8 +51,8 @@ class Issue(NamedTuple):
     manual says so) and `storage` (a known column cannot hold the value) make errors, since the
     service refuses them; `input` (the file itself cannot be read as records: a row longer than
     its header, a visit twice in one file) makes errors too, since nothing certain can be sent;
-    `programme` (the programme's rules) and `plausibility` (judgement) make warnings. A named tuple (immutable, and the cheapest object to build) because invalid
-    exports have many.
+    `programme` (the programme's rules) and `plausibility` (judgement) make warnings. A named
+    tuple (immutable, and the cheapest object to build) because invalid exports have many.
     """
 
     field: str
