@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,3 +50,11 @@ def load_schema(operation: str, part: str) -> dict[str, Any]:
     path = ROOT / "generated" / "schemas" / f"{operation}.{part}.schema.json"
     schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return schema
+
+
+def wait_until(condition: Callable[[], bool], patience: float = 10.0) -> None:
+    """Wait (at most `patience` seconds) for a server running in another thread to reach a state."""
+    deadline = time.monotonic() + patience
+    while not condition():
+        assert time.monotonic() < deadline, "the server did not get there"
+        time.sleep(0.01)

@@ -51,6 +51,12 @@ def visit(number: int, day: str = "2022/10/03", **changes: str) -> dict[str, str
     return {**manual_request("Save"), "id": patient(number), "funC_DATE": day, **changes}
 
 
+def exported(number: int, **changes: str) -> dict[str, str]:
+    """Patient `number`'s visit as an HIS exports it: no account or password (the client adds
+    them)."""
+    return {k: v for k, v in visit(number, **changes).items() if k not in ("account", "password")}
+
+
 def client_options(url: str, account: Account = DEMO_ACCOUNT, **changes: Any) -> dict[str, Any]:
     """Keyword settings of `scforhis.Client` for a sandbox at `url`: no environment, quick retries."""
     values: dict[str, Any] = {

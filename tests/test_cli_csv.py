@@ -27,7 +27,7 @@ from scforhis.cli import main
 from scforhis.sandbox.app import SandboxThread
 from scforhis.sandbox.settings import DEMO_ACCOUNT, SandboxConfig
 from tests.conftest import spec_model
-from tests.sandbox_support import visit
+from tests.sandbox_support import exported, visit
 
 TODAY = "2026-11-25"
 LABELS = {f.wire: f.label for f in spec_model().operation("Save").fields}
@@ -45,8 +45,7 @@ MEMO = "許功蓋醫師開立,衛教完成"  # 許功蓋: Big5 characters whose 
 def record(number: int, **changes: str) -> dict[str, str]:
     """Patient `number`'s visit as an HIS exports it: no account or password (the client adds
     them), a memo with a comma and an education memo."""
-    values = {k: v for k, v in visit(number).items() if k not in ("account", "password")}
-    return {**values, "memo": MEMO, "memO2": "衛教完成", **changes}
+    return {**exported(number), "memo": MEMO, "memO2": "衛教完成", **changes}
 
 
 def header(wires: list[str]) -> list[str]:

@@ -26,7 +26,7 @@ from scforhis.cli import main
 from scforhis.errors import ConnectionFailedError
 from scforhis.sandbox.app import SandboxThread
 from scforhis.sandbox.settings import DEMO_ACCOUNT, SandboxConfig
-from tests.sandbox_support import visit
+from tests.sandbox_support import exported, visit
 
 COUNT = 20
 
@@ -61,10 +61,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[tuple[str, str]]:
 
 def export_csv(path: Path, numbers: range, *, reverse_columns: bool = False) -> Path:
     """An HIS export: upper-case headers, no account or password (the client adds them)."""
-    records = [
-        {k.upper(): v for k, v in visit(n).items() if k not in ("account", "password")}
-        for n in numbers
-    ]
+    records = [{k.upper(): v for k, v in exported(n).items()} for n in numbers]
     out = io.StringIO()
     columns = list(records[0])[:: -1 if reverse_columns else 1]
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
@@ -479,10 +476,7 @@ def test_an_export_that_breaks_off_mid_run_journals_what_was_in_flight(
     # the rerun neither sends them again nor leaves them unknown.
     import time
 
-    lines = [
-        json.dumps({k.upper(): v for k, v in visit(n).items() if k not in ("account", "password")})
-        for n in range(8)
-    ]
+    lines = [json.dumps({k.upper(): v for k, v in exported(n).items()}) for n in range(8)]
     path = tmp_path / "export.jsonl"
     path.write_text("\n".join([*lines, '{"ID": "A1']) + "\n", "utf-8")
     original = Client.save

@@ -24,6 +24,7 @@ import scforhis
 from scforhis.client import session
 from tests.client_support import Driver, Service, manual_query, manual_record
 from tests.client_support import open_client as open_mock
+from tests.conftest import wait_until
 from tests.iis_service import (
     ELIGIBLE,
     PASSWORD,
@@ -523,17 +524,6 @@ def test_a_ca_bundle_is_what_the_service_is_verified_against(
         assert PASSWORD not in str(caught.value)
 
 
-def _wait_until(done: Any, seconds: float = 5.0) -> bool:
-    """Poll `done()` until it is true or `seconds` pass (the stand-in notices a close in its own
-    thread)."""
-    ends = time.monotonic() + seconds
-    while not done():
-        if time.monotonic() > ends:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def test_leaving_the_with_block_closes_the_kept_alive_connections(mode: str) -> None:
     # A HIS that makes a client per batch must not leave sockets open on the service.
     server = IisService().start()
@@ -551,7 +541,8 @@ def test_leaving_the_with_block_closes_the_kept_alive_connections(mode: str) -> 
                     assert server.state.closed < server.state.connections
 
             asyncio.run(run())
-        assert _wait_until(lambda: server.state.closed == server.state.connections)
+        # The stand-in notices a close in its own thread.
+        wait_until(lambda: server.state.closed == server.state.connections, patience=5.0)
     finally:
         server.stop()
 

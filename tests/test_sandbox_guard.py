@@ -18,8 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -29,7 +28,7 @@ from scforhis.sandbox import guard
 from scforhis.sandbox.app import SandboxThread
 from scforhis.sandbox.guard import RepeatFilter, connection_cap
 from scforhis.sandbox.settings import Limits, SandboxConfigError, config_from_mapping
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_until
 from tests.sandbox_support import config, visit
 
 # Seconds a test socket waits for the server before the test fails (never reached when it works).
@@ -53,14 +52,6 @@ def closed_by_server(sock: socket.socket) -> bool:
         return sock.recv(1) == b""
     except ConnectionResetError:
         return True
-
-
-def wait_until(condition: Callable[[], bool]) -> None:
-    """Wait (at most PATIENCE seconds) for the server to reach a state."""
-    deadline = time.monotonic() + PATIENCE
-    while not condition():
-        assert time.monotonic() < deadline, "the server did not get there"
-        time.sleep(0.01)
 
 
 def read_all(sock: socket.socket) -> bytes:
